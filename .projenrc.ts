@@ -1,0 +1,105 @@
+import { awscdk, javascript } from 'projen';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'restate-cloud-cdk',
+  description:
+    'AWS CDK constructs that connect AWS workloads to Restate Cloud environments: invoker role, scalable invoke grants and a deployment-registration custom resource.',
+  author: 'restate-cloud-cdk contributors',
+  authorAddress: 'maintainers@restate-cloud-cdk.dev',
+  repositoryUrl: 'https://github.com/restate-cloud-cdk/restate-cloud-cdk.git',
+  license: 'Apache-2.0',
+  stability: 'experimental',
+  keywords: ['cdk', 'awscdk', 'aws-cdk', 'restate', 'restate-cloud', 'lambda', 'durable-execution', 'construct'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.0.0',
+
+  cdkVersion: '2.257.0',
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+
+  // The library is published from a release pipeline elsewhere; this repo builds and tests.
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+
+  publishToPypi: { distName: 'restate-cloud-cdk', module: 'restate_cloud_cdk' },
+  publishToMaven: {
+    javaPackage: 'dev.restatecloudcdk',
+    mavenGroupId: 'dev.restatecloudcdk',
+    mavenArtifactId: 'restate-cloud-cdk',
+  },
+  publishToNuget: { dotNetNamespace: 'RestateCloudCdk', packageId: 'RestateCloudCdk' },
+  publishToGo: { moduleName: 'github.com/restate-cloud-cdk/restate-cloud-cdk-go' },
+
+  // The deployer Lambda (src/registration/*.lambda.ts) is bundled into assets/ at build time,
+  // so users' synths need neither esbuild nor Docker. The runtime is pinned for stable templates.
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    bundlingOptions: { externals: ['@aws-sdk/*'], sourcemap: false },
+    awsSdkConnectionReuse: false,
+  },
+
+  devDeps: [
+    'aws-cdk@2.1148.1',
+    '@aws-sdk/client-secrets-manager@^3',
+    '@aws-sdk/client-sts@^3',
+    '@types/aws-lambda',
+    '@restatedev/restate-server@1.7.12',
+    '@restatedev/restate-sdk@~1.14.5',
+    'cdk-nag@^3.0.2',
+    'esbuild',
+    'ts-node',
+  ],
+
+  jestOptions: {
+    // Snapshots are asserted, never silently rewritten: `npx projen test:update` refreshes them.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testPathIgnorePatterns: ['/node_modules/', '/test/integration/', '/bench/', '/examples/'],
+      coverageReporters: ['text-summary'],
+    },
+  },
+  gitignore: ['cdk.out', '.tmp/', 'bench/.work/', 'examples/**/cdk.out'],
+  npmignoreEnabled: true,
+});
+
+project.npmignore?.exclude('/bench/', '/examples/', '/.ci/', '/test/');
+
+// Integration tests: a real restate-server and real SDK services, in a private network namespace.
+project.addTask('test:integration', {
+  description: 'Run the integration tests against a real restate-server inside a private network namespace',
+  exec: 'bash test/integration/run.sh',
+  receiveArgs: true,
+});
+
+// Synthesizes the example app (the README's second command).
+project.addTask('synth:example', {
+  description: 'Synthesize the Restate Cloud + Lambda example app into examples/lambda/cdk.out',
+  exec: 'bash examples/synth.sh lambda',
+});
+
+project.addTask('bench', {
+  description: 'Benchmark against @restatedev/restate-cdk and write bench/RESULTS.md',
+  exec: 'bash bench/run.sh',
+});
+
+project.addTask('test:live', {
+  description: 'Opt-in live suite against a real AWS account and Restate Cloud environment',
+  exec: 'ts-node --project test/tsconfig.json test/live/live.ts',
+});
+
+// The whole check a fresh clone runs: build (compile, unit tests, eslint, docgen, package JS),
+// integration tests, examples. CI=true keeps `package` to JS: other languages' packaging needs
+// registries (Maven Central, PyPI, NuGet) that are out of reach here.
+const ciTask = project.addTask('check', {
+  description: 'Build, unit tests, integration tests and examples: everything a fresh clone verifies',
+  env: { CI: 'true' },
+});
+ciTask.spawn(project.buildTask);
+ciTask.spawn(project.tasks.tryFind('test:integration')!);
+ciTask.exec('bash examples/synth.sh all');
+
+project.synth();

@@ -1,0 +1,6 @@
+export * from './cloud-region';
+export * from './environment';
+export * from './cloud-environment';
+export * from './invoker-role';
+export * from './service-deployer';
+export * from './service-registration';

@@ -1,0 +1,425 @@
+import * as crypto from 'crypto';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { IRestateEnvironment, validateAdminUrl } from './environment';
+import { grantInvokeViaResourcePolicy } from './grant-invoke';
+import { DeployerFunction } from './registration/deployer-function';
+import { DeploymentResourceProperties } from './registration/properties';
+import { ServiceRegistration } from './service-registration';
+
+/**
+ * Properties of a `ServiceDeployer`.
+ */
+export interface ServiceDeployerProps {
+  /**
+   * The VPC to run the deployer in, e.g. when the admin API is only reachable privately.
+   *
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Where in `vpc` to place the deployer.
+   *
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Security groups of the deployer, when in a VPC.
+   *
+   * @default - a security group is created
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * How long one registration may take, waiting for the admin API included. CloudFormation
+   * always gets an answer before this runs out.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * How long the deployer's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * A name for the deployer function.
+   *
+   * @default - CloudFormation generates a unique name
+   */
+  readonly functionName?: string;
+
+  /**
+   * The deployer's execution role. When given, the deployer still adds what it needs (read
+   * the environments' secrets, write its logs) to it.
+   *
+   * @default - a role that may write the deployer's own logs and read the secrets it is given
+   */
+  readonly role?: iam.IRole;
+
+  /**
+   * Memory of the deployer function, in MiB.
+   *
+   * @default 128
+   */
+  readonly memorySize?: number;
+}
+
+/**
+ * Options common to every registration.
+ */
+export interface RegistrationOptions {
+  /**
+   * Service names discovery must produce; the deployment fails, naming the missing ones,
+   * when it does not.
+   *
+   * @default - any services are accepted
+   */
+  readonly expectedServices?: string[];
+
+  /**
+   * Make the deployment's services private: reachable from other services, not through ingress.
+   *
+   * @default false
+   */
+  readonly private?: boolean;
+
+  /**
+   * Override an existing deployment at the same endpoint. Restate's API defaults this to
+   * true when omitted; this library always sends it explicitly.
+   *
+   * @default false
+   */
+  readonly force?: boolean;
+
+  /**
+   * Allow service revisions whose schema is incompatible with the previous revision.
+   *
+   * @default false
+   */
+  readonly breaking?: boolean;
+
+  /**
+   * What happens to the Restate deployment when the registration is removed or replaced:
+   * `RemovalPolicy.RETAIN` keeps it; `RemovalPolicy.DESTROY` deletes it once no in-flight
+   * invocation is pinned to it (or at once with `force`).
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * After registering, delete this registration's older deployments that no invocation is
+   * pinned to any more, keeping the `revisionHistoryLimit` most recent ones.
+   *
+   * @default false
+   */
+  readonly pruneDrainedDeployments?: boolean;
+
+  /**
+   * How many older deployments of this registration pruning keeps.
+   *
+   * @default 0
+   */
+  readonly revisionHistoryLimit?: number;
+
+  /**
+   * Change this value to make discovery run again although nothing else changed.
+   *
+   * @default - none; a fresh value on every synth when registering `$LATEST`
+   */
+  readonly configurationVersion?: string;
+
+  /**
+   * The admin API URL to use instead of the environment's, e.g. a private endpoint.
+   *
+   * @default - the environment's `adminUrl`
+   */
+  readonly adminUrl?: string;
+
+  /**
+   * Accept a self-signed admin API certificate. Only for self-hosted test environments.
+   *
+   * @default false
+   */
+  readonly insecureSkipTlsVerify?: boolean;
+
+  /**
+   * Extra metadata recorded on the deployment. The stack name and construct path are
+   * always recorded.
+   *
+   * @default - none
+   */
+  readonly metadata?: { [key: string]: string };
+
+  /**
+   * How long to wait at most for the admin API to become healthy. Always bounded by the
+   * deployer's remaining time.
+   *
+   * @default Duration.minutes(2)
+   */
+  readonly healthCheckTimeout?: Duration;
+}
+
+/**
+ * Options of a Lambda registration.
+ */
+export interface LambdaRegistrationOptions extends RegistrationOptions {
+  /**
+   * Grant `lambda:InvokeFunction` on the handler to the environment's invoker role.
+   *
+   * @default true
+   */
+  readonly grantInvoke?: boolean;
+}
+
+/**
+ * Options of an HTTP(S) registration.
+ */
+export interface HttpRegistrationOptions extends RegistrationOptions {
+  /**
+   * Headers Restate adds to every request to the endpoint.
+   *
+   * @default - none
+   */
+  readonly additionalHeaders?: { [name: string]: string };
+
+  /**
+   * Headers whose values are read from Secrets Manager at deploy time (the whole secret
+   * string), so they never appear in the template.
+   *
+   * @default - none
+   */
+  readonly secretHeaders?: { [name: string]: secretsmanager.ISecret };
+
+  /**
+   * Talk to the endpoint over HTTP/1.1 instead of HTTP/2 (e.g. behind a load balancer that
+   * does not speak HTTP/2 to its targets).
+   *
+   * @default false
+   */
+  readonly useHttp11?: boolean;
+
+  /**
+   * Allow an `http://` endpoint for an environment that requires HTTPS (Restate Cloud).
+   *
+   * @default false
+   */
+  readonly allowInsecureHttp?: boolean;
+
+  /**
+   * The construct id of the registration, under the deployer.
+   *
+   * @default - derived from the URL and the environment
+   */
+  readonly id?: string;
+}
+
+/**
+ * Registers service deployments with a Restate environment's admin API during `cdk deploy`,
+ * and removes or prunes them by policy.
+ *
+ * One deployer serves any number of registrations, also from other stacks.
+ */
+export class ServiceDeployer extends Construct {
+  /** The deployer Lambda function: the custom resources' service token. */
+  public readonly deployerFunction: lambda.IFunction;
+
+  /** The deployer's execution role. */
+  public readonly role: iam.IRole;
+
+  private readonly grantedSecrets = new Set<string>();
+
+  constructor(scope: Construct, id: string, props: ServiceDeployerProps = {}) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role =
+      props.role ??
+      new iam.Role(this, 'Role', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: 'Restate service deployer: reads the API key secrets it is given and writes its own logs',
+      });
+    logGroup.grantWrite(this.role);
+    const fn = new DeployerFunction(this, 'Function', {
+      description: 'Registers service deployments with Restate admin APIs (restate-cloud-cdk)',
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 128,
+      timeout: props.timeout ?? Duration.minutes(5),
+      role: this.role,
+      logGroup,
+      functionName: props.functionName,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
+    });
+    fn.node.addDependency(this.role);
+    this.deployerFunction = fn;
+  }
+
+  /**
+   * Registers a Lambda handler, a function version or alias, with `environment`.
+   *
+   * The environment's invoker role (if any) is granted `lambda:InvokeFunction` on exactly
+   * this handler, unless `grantInvoke` is false.
+   */
+  public register(
+    handler: lambda.IFunction,
+    environment: IRestateEnvironment,
+    options: LambdaRegistrationOptions = {},
+  ): ServiceRegistration {
+    const qualifier = qualifierOf(handler);
+    if (qualifier === undefined) {
+      throw new Error(
+        `ServiceDeployer.register(): '${handler.node.path}' is an unqualified function, but Restate must be given a specific version or alias: ` +
+          'pass fn.currentVersion, or a lambda.Alias, instead of the function itself.',
+      );
+    }
+    let configurationVersion = options.configurationVersion;
+    if (qualifier === '$LATEST') {
+      Annotations.of(handler).addWarningV2(
+        'restate-cloud-cdk:latestVersion',
+        'Registering $LATEST: discovery reruns on every deploy, and invocations in flight may hit new code. Register fn.currentVersion or an alias instead.',
+      );
+      configurationVersion = configurationVersion ?? `latest-${Date.now()}`;
+    }
+
+    const scope = handler;
+    const id = `RestateRegistration${shortHash(this.node.path, Stack.of(this).resolve(environment.adminUrl))}`;
+    const existing = scope.node.tryFindChild(id);
+    if (existing instanceof ServiceRegistration) return existing;
+
+    const invokerRole = environment.invokerRole;
+    const registration = this.createRegistration(scope, id, environment, options, {
+      LambdaArn: handler.functionArn,
+      AssumeRoleArn: invokerRole?.roleArn,
+      ConfigurationVersion: configurationVersion,
+    });
+    if (invokerRole && options.grantInvoke !== false) {
+      // Discovery invokes the handler through the role: the grant must exist first.
+      const permission = grantInvokeViaResourcePolicy(invokerRole, invokerRole, handler);
+      registration.node.addDependency(permission);
+    }
+    return registration;
+  }
+
+  /**
+   * Registers an HTTP(S) endpoint, e.g. a service behind a load balancer, with `environment`.
+   */
+  public registerHttp(url: string, environment: IRestateEnvironment, options: HttpRegistrationOptions = {}): ServiceRegistration {
+    if (!Token.isUnresolved(url)) {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(url);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+        throw new Error(`ServiceDeployer.registerHttp(): invalid endpoint URL ${JSON.stringify(url)}: expected an absolute http(s) URL such as 'https://services.example.com'.`);
+      }
+    }
+    const id = options.id ?? `Http${shortHash(Stack.of(this).resolve(url), Stack.of(this).resolve(environment.adminUrl))}`;
+    const existing = this.node.tryFindChild(id);
+    if (existing instanceof ServiceRegistration) return existing;
+
+    const requireHttps = environment.requireHttps === true && options.allowInsecureHttp !== true;
+    if (requireHttps && !Token.isUnresolved(url) && url.startsWith('http://')) {
+      throw new Error(
+        `ServiceDeployer.registerHttp(): ${JSON.stringify(url)} is plain HTTP, but this environment requires HTTPS (Restate Cloud reaches services over the public internet): ` +
+          'serve the endpoint over https://, or pass allowInsecureHttp: true if you really mean it.',
+      );
+    }
+    const secretHeaders = Object.entries(options.secretHeaders ?? {}).map(([name, secret]) => {
+      this.grantSecret(secret);
+      return { Name: name, SecretArn: secret.secretArn };
+    });
+    return this.createRegistration(this, id, environment, options, {
+      Uri: url,
+      AdditionalHeaders: options.additionalHeaders,
+      SecretHeaders: secretHeaders.length > 0 ? secretHeaders : undefined,
+      UseHttp11: options.useHttp11 === undefined ? undefined : String(options.useHttp11),
+      RequireHttps: requireHttps ? 'true' : undefined,
+      ConfigurationVersion: options.configurationVersion,
+    });
+  }
+
+  private createRegistration(
+    scope: Construct,
+    id: string,
+    environment: IRestateEnvironment,
+    options: RegistrationOptions,
+    endpoint: Partial<DeploymentResourceProperties>,
+  ): ServiceRegistration {
+    const adminUrl = validateAdminUrl(options.adminUrl ?? environment.adminUrl);
+    if (environment.authToken) this.grantSecret(environment.authToken);
+    if (options.insecureSkipTlsVerify && environment.requireHttps) {
+      Annotations.of(scope).addWarningV2(
+        'restate-cloud-cdk:insecureSkipTlsVerify',
+        'insecureSkipTlsVerify accepts any admin API certificate: use it only for self-hosted test environments.',
+      );
+    }
+    const revisionHistoryLimit = options.revisionHistoryLimit;
+    if (revisionHistoryLimit !== undefined && (!Number.isInteger(revisionHistoryLimit) || revisionHistoryLimit < 0)) {
+      throw new Error(`revisionHistoryLimit must be a whole number >= 0, got ${revisionHistoryLimit}.`);
+    }
+    const removalPolicy = options.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (removalPolicy !== RemovalPolicy.RETAIN && removalPolicy !== RemovalPolicy.DESTROY) {
+      throw new Error(`removalPolicy ${removalPolicy} is not supported for Restate deployments: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY.`);
+    }
+    const healthTimeout = (options.healthCheckTimeout ?? Duration.minutes(2)).toSeconds();
+    const stackName = Stack.of(scope).stackName;
+    const path = `${scope.node.path}/${id}`;
+    return ServiceRegistration._create(scope, id, this.deployerFunction.functionArn, {
+        AdminUrl: adminUrl,
+        AuthTokenSecretArn: environment.authToken?.secretArn,
+        AuthTokenJsonField: environment.authTokenJsonField,
+        InsecureSkipTlsVerify: options.insecureSkipTlsVerify ? 'true' : undefined,
+        ...endpoint,
+        ExpectedServices: options.expectedServices,
+        Private: String(options.private ?? false),
+        Force: String(options.force ?? false),
+        Breaking: String(options.breaking ?? false),
+        RemovalPolicy: removalPolicy === RemovalPolicy.DESTROY ? 'destroy' : 'retain',
+        PruneDrained: String(options.pruneDrainedDeployments ?? false),
+        RevisionHistoryLimit: String(revisionHistoryLimit ?? 0),
+        Owner: `${stackName}/${path}`,
+        Metadata: {
+          ...options.metadata,
+          'restate-cloud-cdk.stack': stackName,
+          'restate-cloud-cdk.construct': path,
+        },
+        HealthTimeoutSeconds: String(healthTimeout),
+    });
+  }
+
+  private grantSecret(secret: secretsmanager.ISecret): void {
+    const key = secret.node.path;
+    if (this.grantedSecrets.has(key)) return;
+    this.grantedSecrets.add(key);
+    secret.grantRead(this.role);
+  }
+}
+
+/** The version or alias name of a qualified handler; undefined when unqualified. */
+function qualifierOf(handler: lambda.IFunction): string | undefined {
+  const h = handler as unknown as { version?: unknown; aliasName?: unknown };
+  if (typeof h.aliasName === 'string') return h.aliasName;
+  if (typeof h.version === 'string') return h.version;
+  return undefined;
+}
+
+function shortHash(...parts: unknown[]): string {
+  return crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 8).toUpperCase();
+}

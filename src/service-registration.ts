@@ -1,0 +1,48 @@
+import { CustomResource, Fn } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { DeploymentResourceProperties } from './registration/properties';
+
+/**
+ * A service deployment registered with a Restate environment (a `Custom::RestateDeployment`).
+ * Created by `ServiceDeployer.register()` and `ServiceDeployer.registerHttp()`.
+ */
+export class ServiceRegistration extends Construct {
+  /** The Restate deployment id, e.g. `dp_11pXug0mWsff2NOoRBZbOcV`, resolved at deploy time. */
+  public readonly deploymentId: string;
+
+  /** The names of the services the deployment exposes, comma-separated, resolved at deploy time. */
+  public readonly serviceNames: string;
+
+  /** The underlying custom resource. */
+  public readonly resource: CustomResource;
+
+  /** @internal */
+  public static _create(
+    scope: Construct,
+    id: string,
+    serviceToken: string,
+    properties: DeploymentResourceProperties,
+  ): ServiceRegistration {
+    return new ServiceRegistration(scope, id, serviceToken, properties);
+  }
+
+  private constructor(scope: Construct, id: string, serviceToken: string, properties: DeploymentResourceProperties) {
+    super(scope, id);
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken,
+      resourceType: 'Custom::RestateDeployment',
+      properties: stripUndefined(properties),
+    });
+    this.deploymentId = this.resource.getAttString('DeploymentId');
+    this.serviceNames = this.resource.getAttString('ServiceNames');
+  }
+
+  /** The service names as a list, resolved at deploy time. */
+  public get serviceNameList(): string[] {
+    return Fn.split(',', this.serviceNames);
+  }
+}
+
+function stripUndefined(props: object): { [key: string]: unknown } {
+  return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
+}
