@@ -1,0 +1,151 @@
+import { request, TransportError } from './http';
+
+/** A non-2xx answer from the admin API. */
+export class AdminApiError extends Error {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly status: number,
+    readonly apiMessage: string,
+  ) {
+    super(`${method} ${url} answered HTTP ${status}: ${apiMessage}`);
+  }
+
+  /** The key was rejected: retrying cannot help. */
+  get isAuthError(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+export interface RegisterRequest {
+  readonly uri?: string;
+  readonly arn?: string;
+  readonly assume_role_arn?: string;
+  readonly additional_headers?: Record<string, string>;
+  readonly use_http_11?: boolean;
+  readonly force: boolean;
+  readonly breaking: boolean;
+  readonly metadata?: Record<string, string>;
+}
+
+export interface ServiceMetadata {
+  readonly name: string;
+  readonly revision?: number;
+  readonly public?: boolean;
+}
+
+export interface RegisterResponse {
+  readonly id: string;
+  readonly services: ServiceMetadata[];
+}
+
+export interface Deployment {
+  readonly id: string;
+  readonly uri?: string;
+  readonly arn?: string;
+  readonly created_at?: string;
+  readonly metadata?: Record<string, string>;
+  readonly services?: { name: string; revision?: number }[];
+}
+
+export interface AdminClientOptions {
+  readonly adminUrl: string;
+  readonly token?: string;
+  readonly insecure?: boolean;
+  /** Per-request timeout. */
+  readonly requestTimeoutMs?: number;
+}
+
+/** A typed client for the parts of Restate's admin API the deployer uses. */
+export class AdminClient {
+  readonly adminUrl: string;
+  private readonly headers: Record<string, string>;
+
+  constructor(private readonly options: AdminClientOptions) {
+    this.adminUrl = options.adminUrl.replace(/\/+$/, '');
+    this.headers = { 'content-type': 'application/json', 'accept': 'application/json' };
+    if (options.token) this.headers.authorization = `Bearer ${options.token}`;
+  }
+
+  /** Resolves with the HTTP status of GET /health; rejects with TransportError when unreachable. */
+  async healthStatus(timeoutMs: number): Promise<number> {
+    const res = await request({ method: 'GET', url: `${this.adminUrl}/health`, headers: this.headers, timeoutMs, insecure: this.options.insecure });
+    if (res.status === 401 || res.status === 403) {
+      throw new AdminApiError('GET', `${this.adminUrl}/health`, res.status, errorMessage(res.body));
+    }
+    return res.status;
+  }
+
+  async register(body: RegisterRequest, timeoutMs: number): Promise<{ status: number; response: RegisterResponse }> {
+    const { status, json } = await this.call('POST', '/deployments', body, timeoutMs);
+    return { status, response: json as RegisterResponse };
+  }
+
+  async listDeployments(timeoutMs: number): Promise<Deployment[]> {
+    const { json } = await this.call('GET', '/deployments', undefined, timeoutMs);
+    return ((json as { deployments?: Deployment[] }).deployments ?? []);
+  }
+
+  async deleteDeployment(id: string, timeoutMs: number): Promise<number> {
+    const { status } = await this.call('DELETE', `/deployments/${encodeURIComponent(id)}?force=true`, undefined, timeoutMs, [404]);
+    return status;
+  }
+
+  async setServicePublic(name: string, isPublic: boolean, timeoutMs: number): Promise<void> {
+    await this.call('PATCH', `/services/${encodeURIComponent(name)}`, { public: isPublic }, timeoutMs);
+  }
+
+  /** Number of invocations not yet completed that are pinned to `deploymentId`. */
+  async inFlightInvocations(deploymentId: string, timeoutMs: number): Promise<number> {
+    if (!/^[A-Za-z0-9_]+$/.test(deploymentId)) throw new Error(`unexpected deployment id ${JSON.stringify(deploymentId)}`);
+    const query =
+      `SELECT COUNT(*) AS count FROM sys_invocation_status WHERE pinned_deployment_id = '${deploymentId}' AND status != 'completed'`;
+    const { json } = await this.call('POST', '/query', { query }, timeoutMs);
+    const rows = (json as { rows?: { count?: number | string }[] }).rows ?? [];
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  private async call(
+    method: string,
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+    okStatuses: number[] = [],
+  ): Promise<{ status: number; json: unknown }> {
+    const url = `${this.adminUrl}${path}`;
+    const res = await request({
+      method,
+      url,
+      headers: this.headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      timeoutMs,
+      insecure: this.options.insecure,
+    });
+    if ((res.status < 200 || res.status >= 300) && !okStatuses.includes(res.status)) {
+      throw new AdminApiError(method, url, res.status, errorMessage(res.body));
+    }
+    let json: unknown = {};
+    if (res.body.trim().length > 0) {
+      try {
+        json = JSON.parse(res.body);
+      } catch {
+        json = {};
+      }
+    }
+    return { status: res.status, json };
+  }
+}
+
+export { TransportError };
+
+/** The admin API's own error message, or the start of the body. */
+function errorMessage(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: string; restate_code?: string };
+    if (parsed.message) return parsed.restate_code ? `${parsed.message} (${parsed.restate_code})` : parsed.message;
+  } catch {
+    // not JSON
+  }
+  const text = body.trim().slice(0, 300);
+  return text.length > 0 ? text : '(empty body)';
+}

@@ -1,0 +1,389 @@
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { handler } from '../../src/registration/deployer.lambda';
+import { DeploymentResourceProperties } from '../../src/registration/properties';
+import { RecordedRequest, RecordingServer, Route, secretsManagerRoute } from './fakes';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/api-key-AbCdEf';
+const JSON_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/json-key-AbCdEf';
+const API_KEY = 'key_test_0123456789abcdef';
+const LAMBDA_ARN = 'arn:aws:lambda:us-east-1:111111111111:function:greeter:7';
+const ROLE_ARN = 'arn:aws:iam::111111111111:role/RestateInvoker';
+
+let secrets: RecordingServer;
+let cfn: RecordingServer;
+let admin: RecordingServer;
+let logs: string[];
+
+/** The admin API of a healthy environment; `overrides` answer first. */
+function adminRoute(overrides: Route = () => undefined): Route {
+  return (req) =>
+    overrides(req) ??
+    (req.path === '/health'
+      ? { status: 200 }
+      : req.method === 'POST' && req.path === '/deployments'
+        ? { status: 201, body: { id: 'dp_11pXug0mWsff2NOoRBZbOcV', services: [{ name: 'Greeter', revision: 1, public: true }] } }
+        : undefined);
+}
+
+function props(extra: Partial<DeploymentResourceProperties> = {}): DeploymentResourceProperties {
+  return {
+    AdminUrl: admin.url,
+    AuthTokenSecretArn: SECRET_ARN,
+    LambdaArn: LAMBDA_ARN,
+    AssumeRoleArn: ROLE_ARN,
+    Private: 'false',
+    Force: 'false',
+    Breaking: 'false',
+    RemovalPolicy: 'retain',
+    PruneDrained: 'false',
+    RevisionHistoryLimit: '0',
+    Owner: 'App/Stack/Handler/CurrentVersion/RestateRegistrationABCD1234',
+    Metadata: { 'restate-cloud-cdk.stack': 'App', 'restate-cloud-cdk.construct': 'App/Handler' },
+    HealthTimeoutSeconds: '10',
+    ...extra,
+  };
+}
+
+async function invoke(
+  requestType: 'Create' | 'Update' | 'Delete',
+  resourceProps: DeploymentResourceProperties,
+  opts: { physicalResourceId?: string; remainingMs?: number } = {},
+): Promise<{ response: any; elapsedMs: number }> {
+  const event = {
+    RequestType: requestType,
+    ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:deployer',
+    ResponseURL: `${cfn.url}/cfn-response?X-Amz-Signature=abc`,
+    StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/App/1',
+    RequestId: 'req-1',
+    LogicalResourceId: 'Registration',
+    ResourceType: 'Custom::RestateDeployment',
+    ResourceProperties: { ServiceToken: 'x', ...resourceProps },
+    ...(opts.physicalResourceId ? { PhysicalResourceId: opts.physicalResourceId } : {}),
+    ...(requestType === 'Update' ? { OldResourceProperties: {} } : {}),
+  } as unknown as CloudFormationCustomResourceEvent;
+  const endsAt = Date.now() + (opts.remainingMs ?? 60_000);
+  const before = cfn.requests.length;
+  const started = Date.now();
+  await handler(event, { getRemainingTimeInMillis: () => endsAt - Date.now(), logStreamName: '2026/11/26/[$LATEST]abc' });
+  const elapsedMs = Date.now() - started;
+  const responses = cfn.requests.slice(before);
+  expect(responses).toHaveLength(1);
+  expect(responses[0].method).toBe('PUT');
+  return { response: responses[0].body, elapsedMs };
+}
+
+const registerBodies = () => admin.requests.filter((r) => r.method === 'POST' && r.path === '/deployments').map((r) => r.body);
+
+beforeAll(async () => {
+  secrets = await RecordingServer.start(
+    secretsManagerRoute({ [SECRET_ARN]: API_KEY, [JSON_SECRET_ARN]: JSON.stringify({ apiKey: API_KEY }) }),
+  );
+  cfn = await RecordingServer.start(() => ({ status: 200 }));
+  admin = await RecordingServer.start(adminRoute());
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+});
+
+beforeEach(() => {
+  admin.requests.length = 0;
+  admin.route = adminRoute();
+  logs = [];
+  jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    logs.push(args.map(String).join(' '));
+  });
+});
+
+afterEach(() => {
+  // The API key is never logged, whatever happened.
+  expect(logs.join('\n')).not.toContain(API_KEY);
+  jest.restoreAllMocks();
+});
+
+afterAll(async () => {
+  await Promise.all([secrets.stop(), cfn.stop(), admin.stop()]);
+});
+
+describe('Create of a Lambda deployment', () => {
+  test('sends exactly the documented request body, with force and breaking explicit', async () => {
+    const { response } = await invoke('Create', props());
+    expect(registerBodies()).toEqual([
+      {
+        arn: LAMBDA_ARN,
+        assume_role_arn: ROLE_ARN,
+        force: false,
+        breaking: false,
+        metadata: {
+          'restate-cloud-cdk.stack': 'App',
+          'restate-cloud-cdk.construct': 'App/Handler',
+          'restate-cloud-cdk.owner': 'App/Stack/Handler/CurrentVersion/RestateRegistrationABCD1234',
+        },
+      },
+    ]);
+    const post = admin.requests.find((r) => r.method === 'POST')!;
+    expect(post.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(post.headers['content-type']).toBe('application/json');
+    expect(response).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'dp_11pXug0mWsff2NOoRBZbOcV',
+      StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/App/1',
+      RequestId: 'req-1',
+      LogicalResourceId: 'Registration',
+      Data: { DeploymentId: 'dp_11pXug0mWsff2NOoRBZbOcV', ServiceNames: 'Greeter' },
+    });
+    expect(response.Reason).toContain(LAMBDA_ARN);
+    // Public already: no visibility change, no pruning, no other calls.
+    expect(admin.calls()).toEqual(['POST /deployments']);
+  });
+
+  test('force and breaking true are sent as true', async () => {
+    await invoke('Create', props({ Force: 'true', Breaking: 'true' }));
+    expect(registerBodies()[0]).toMatchObject({ force: true, breaking: true });
+  });
+
+  test('reads the key from a JSON field of the secret', async () => {
+    await invoke('Create', props({ AuthTokenSecretArn: JSON_SECRET_ARN, AuthTokenJsonField: 'apiKey' }));
+    expect(admin.requests[0].headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
+  test('a missing JSON field fails naming the secret and the field', async () => {
+    const { response } = await invoke('Create', props({ AuthTokenSecretArn: JSON_SECRET_ARN, AuthTokenJsonField: 'token' }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain(JSON_SECRET_ARN);
+    expect(response.Reason).toContain("'token'");
+    expect(admin.requests).toHaveLength(0);
+  });
+
+  test('an unreadable secret fails naming it, before any admin call', async () => {
+    const missing = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:nope-XyZ123';
+    const { response } = await invoke('Create', props({ AuthTokenSecretArn: missing }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain(missing);
+    expect(response.Reason).toContain('ResourceNotFoundException');
+    expect(response.PhysicalResourceId).toBe('restate-failed-req-1');
+    expect(admin.requests).toHaveLength(0);
+  });
+
+  test('an already registered deployment (200) is reused', async () => {
+    admin.route = adminRoute((r) =>
+      r.method === 'POST' ? { status: 200, body: { id: 'dp_existing', services: [{ name: 'Greeter', public: true }] } } : undefined,
+    );
+    const { response } = await invoke('Create', props());
+    expect(response.PhysicalResourceId).toBe('dp_existing');
+    expect(response.Reason).toMatch(/^Already registered/);
+  });
+
+  test('private services are made private, public ones public again', async () => {
+    await invoke('Create', props({ Private: 'true' }));
+    const patch = admin.requests.find((r) => r.method === 'PATCH')!;
+    expect(patch.path).toBe('/services/Greeter');
+    expect(patch.body).toEqual({ public: false });
+
+    admin.requests.length = 0;
+    admin.route = adminRoute((r) =>
+      r.method === 'POST' ? { status: 201, body: { id: 'dp_a', services: [{ name: 'Greeter', public: false }] } } : undefined,
+    );
+    await invoke('Update', props({ Private: 'false' }), { physicalResourceId: 'dp_a' });
+    expect(admin.requests.find((r) => r.method === 'PATCH')!.body).toEqual({ public: true });
+  });
+
+  test('missing expected services fail naming them, and the new deployment is removed', async () => {
+    const { response } = await invoke('Create', props({ ExpectedServices: ['Greeter', 'Counter'] }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain('[Counter]');
+    expect(response.Reason).toContain('found service(s) [Greeter]');
+    expect(admin.calls()).toEqual(['POST /deployments', 'DELETE /deployments/dp_11pXug0mWsff2NOoRBZbOcV?force=true']);
+  });
+
+  test('discovery failure (400) names the URL, the status and the admin API message', async () => {
+    admin.route = adminRoute((r) =>
+      r.method === 'POST' ? { status: 400, body: { message: 'bad status code: 403 Forbidden', restate_code: 'META0003' } } : undefined,
+    );
+    const { response } = await invoke('Create', props());
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain(`${admin.url}/deployments`);
+    expect(response.Reason).toContain('HTTP 400');
+    expect(response.Reason).toContain('bad status code: 403 Forbidden (META0003)');
+    expect(response.Reason).toContain('invoker role');
+    expect(registerBodies()).toHaveLength(1); // 4xx is not retried
+  });
+
+  test('a conflict (409) suggests breaking or a new version', async () => {
+    admin.route = adminRoute((r) => (r.method === 'POST' ? { status: 409, body: { message: 'breaking change' } } : undefined));
+    const { response } = await invoke('Create', props());
+    expect(response.Reason).toContain('HTTP 409: breaking change');
+    expect(response.Reason).toContain('breaking: true');
+  });
+
+  test('5xx answers are retried a bounded number of times', async () => {
+    let n = 0;
+    admin.route = adminRoute((r) => (r.method === 'POST' && n++ < 2 ? { status: 503, body: { message: 'unavailable' } } : undefined));
+    const { response } = await invoke('Create', props());
+    expect(response.Status).toBe('SUCCESS');
+    expect(registerBodies()).toHaveLength(3);
+  });
+
+  test('401 fails fast, naming the secret, without retries', async () => {
+    admin.route = () => ({ status: 401, body: { message: 'invalid token' } });
+    const { response, elapsedMs } = await invoke('Create', props());
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain(SECRET_ARN);
+    expect(response.Reason).toContain('HTTP 401: invalid token');
+    expect(admin.requests).toHaveLength(1);
+    expect(elapsedMs).toBeLessThan(5_000);
+  });
+
+  test('waits for /health with backoff, then registers', async () => {
+    let n = 0;
+    admin.route = adminRoute((r) => (r.path === '/health' && n++ < 3 ? { status: 503 } : undefined));
+    const { response } = await invoke('Create', props());
+    expect(response.Status).toBe('SUCCESS');
+    expect(admin.requests.filter((r) => r.path === '/health')).toHaveLength(4);
+  });
+
+  test('an admin API that never gets healthy fails within the bound, naming URL and last status', async () => {
+    admin.route = () => ({ status: 503 });
+    const { response, elapsedMs } = await invoke('Create', props({ HealthTimeoutSeconds: '2' }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain(`${admin.url}/health`);
+    expect(response.Reason).toContain('last: HTTP 503');
+    expect(elapsedMs).toBeLessThan(4_000);
+  });
+
+  test('an unqualified endpoint property set is rejected with a reason', async () => {
+    const { response } = await invoke('Create', props({ Uri: 'https://x.example.com' }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain('exactly one of the LambdaArn and Uri');
+  });
+
+  test('a failed Update keeps the old physical id', async () => {
+    admin.route = adminRoute((r) => (r.method === 'POST' ? { status: 400, body: { message: 'nope' } } : undefined));
+    const { response } = await invoke('Update', props(), { physicalResourceId: 'dp_old' });
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'dp_old' });
+  });
+
+  test('answers FAILED before the Lambda runs out of time', async () => {
+    admin.route = () => ({ status: 503 });
+    const { response, elapsedMs } = await invoke('Create', props({ HealthTimeoutSeconds: '600' }), { remainingMs: 3_000 });
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(/admin API|ran out of time/);
+    expect(elapsedMs).toBeLessThan(3_000);
+  });
+});
+
+describe('HTTP deployments', () => {
+  const uri = 'https://services.example.com/greeter';
+
+  test('send uri, headers (secret ones resolved), use_http_11 and explicit force/breaking', async () => {
+    await invoke(
+      'Create',
+      props({
+        LambdaArn: undefined,
+        AssumeRoleArn: undefined,
+        Uri: uri,
+        AdditionalHeaders: { 'x-env': 'prod' },
+        SecretHeaders: [{ Name: 'x-api-key', SecretArn: JSON_SECRET_ARN, JsonField: 'apiKey' }],
+        UseHttp11: 'true',
+      }),
+    );
+    expect(registerBodies()[0]).toEqual({
+      uri,
+      additional_headers: { 'x-env': 'prod', 'x-api-key': API_KEY },
+      use_http_11: true,
+      force: false,
+      breaking: false,
+      metadata: expect.any(Object),
+    });
+  });
+
+  test('plain HTTP for an environment requiring HTTPS fails without calling the admin API', async () => {
+    const { response } = await invoke(
+      'Create',
+      props({ LambdaArn: undefined, AssumeRoleArn: undefined, Uri: 'http://services.example.com', RequireHttps: 'true' }),
+    );
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain('http://services.example.com is not HTTPS');
+    expect(admin.requests).toHaveLength(0);
+  });
+});
+
+describe('Delete', () => {
+  const inFlight = (count: number): Route =>
+    adminRoute((r: RecordedRequest) => (r.path === '/query' ? { status: 200, body: { rows: [{ count }] } } : r.method === 'DELETE' ? { status: 202 } : undefined));
+
+  test('RETAIN makes no admin call', async () => {
+    const { response } = await invoke('Delete', props(), { physicalResourceId: 'dp_abc' });
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'dp_abc' });
+    expect(response.Reason).toContain('Retained deployment dp_abc');
+    expect(admin.requests).toHaveLength(0);
+  });
+
+  test('DESTROY removes a drained deployment with force=true', async () => {
+    admin.route = inFlight(0);
+    const { response } = await invoke('Delete', props({ RemovalPolicy: 'destroy' }), { physicalResourceId: 'dp_abc' });
+    expect(response.Status).toBe('SUCCESS');
+    expect(admin.calls()).toEqual(['POST /query', 'DELETE /deployments/dp_abc?force=true']);
+    expect(admin.requests[0].body.query).toContain("pinned_deployment_id = 'dp_abc'");
+  });
+
+  test('DESTROY keeps a deployment with in-flight invocations unless forced', async () => {
+    admin.route = inFlight(3);
+    const { response } = await invoke('Delete', props({ RemovalPolicy: 'destroy' }), { physicalResourceId: 'dp_abc' });
+    expect(response.Status).toBe('SUCCESS');
+    expect(response.Reason).toContain('3 invocation(s) are still pinned');
+    expect(admin.calls()).toEqual(['POST /query']);
+
+    admin.requests.length = 0;
+    await invoke('Delete', props({ RemovalPolicy: 'destroy', Force: 'true' }), { physicalResourceId: 'dp_abc' });
+    expect(admin.calls()).toEqual(['DELETE /deployments/dp_abc?force=true']);
+  });
+
+  test('the id of a failed Create is a no-op', async () => {
+    const { response } = await invoke('Delete', props({ RemovalPolicy: 'destroy' }), { physicalResourceId: 'restate-failed-req-0' });
+    expect(response.Status).toBe('SUCCESS');
+    expect(admin.requests).toHaveLength(0);
+  });
+
+  test('an unreachable admin API still answers SUCCESS, quickly', async () => {
+    const { response, elapsedMs } = await invoke(
+      'Delete',
+      props({ RemovalPolicy: 'destroy', AdminUrl: 'http://127.0.0.1:1' }),
+      { physicalResourceId: 'dp_abc' },
+    );
+    expect(response.Status).toBe('SUCCESS');
+    expect(response.Reason).toContain('was not removed');
+    expect(elapsedMs).toBeLessThan(3_000);
+  });
+});
+
+describe('pruning', () => {
+  test('removes drained older deployments of the same owner beyond the history limit', async () => {
+    const owner = props().Owner!;
+    const mine = (id: string, created: string) => ({ id, created_at: created, metadata: { 'restate-cloud-cdk.owner': owner } });
+    admin.route = adminRoute((r) => {
+      if (r.method === 'GET' && r.path === '/deployments') {
+        return {
+          status: 200,
+          body: {
+            deployments: [
+              mine('dp_11pXug0mWsff2NOoRBZbOcV', '2026-11-26T10:00:03Z'),
+              mine('dp_old2', '2026-11-26T10:00:02Z'),
+              mine('dp_old1', '2026-11-26T10:00:01Z'),
+              mine('dp_busy', '2026-11-26T10:00:00Z'),
+              { id: 'dp_other', created_at: '2026-11-26T09:00:00Z', metadata: { 'restate-cloud-cdk.owner': 'someone-else' } },
+            ],
+          },
+        };
+      }
+      if (r.path === '/query') return { status: 200, body: { rows: [{ count: r.body.query.includes('dp_busy') ? 1 : 0 }] } };
+      if (r.method === 'DELETE') return { status: 202 };
+      return undefined;
+    });
+    const { response } = await invoke('Create', props({ PruneDrained: 'true', RevisionHistoryLimit: '1' }));
+    expect(response.Status).toBe('SUCCESS');
+    expect(admin.calls().filter((c) => c.startsWith('DELETE'))).toEqual(['DELETE /deployments/dp_old1?force=true']);
+    expect(response.Reason).toContain('pruned [dp_old1], kept draining [dp_busy (1 in flight)]');
+  });
+});

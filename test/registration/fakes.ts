@@ -1,0 +1,71 @@
+import * as http from 'http';
+import { AddressInfo } from 'net';
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: any;
+}
+
+export type Route = (req: RecordedRequest) => { status: number; body?: unknown } | undefined;
+
+/** An HTTP server on loopback that records every request and answers from `route`. */
+export class RecordingServer {
+  static async start(route: Route): Promise<RecordingServer> {
+    const s = new RecordingServer(route);
+    await new Promise<void>((r) => s.server.listen(0, '127.0.0.1', r));
+    return s;
+  }
+
+  readonly requests: RecordedRequest[] = [];
+  private readonly server: http.Server;
+
+  private constructor(public route: Route) {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: any = text;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          // keep text
+        }
+        const recorded = { method: req.method!, path: req.url!, headers: req.headers, body };
+        this.requests.push(recorded);
+        const answer = this.route(recorded) ?? { status: 404, body: { message: `no route for ${req.method} ${req.url}` } };
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+      });
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Requests other than health checks, as "METHOD path". */
+  calls(): string[] {
+    return this.requests.filter((r) => r.path !== '/health').map((r) => `${r.method} ${r.path}`);
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+/** A stand-in for Secrets Manager's GetSecretValue (AWS JSON protocol). */
+export function secretsManagerRoute(secrets: Record<string, string>): Route {
+  return (req) => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    if (target !== 'secretsmanager.GetSecretValue') return { status: 400, body: { __type: 'UnknownOperationException' } };
+    const id = req.body?.SecretId;
+    if (!(id in secrets)) {
+      return { status: 400, body: { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." } };
+    }
+    return { status: 200, body: { ARN: id, Name: 'n', SecretString: secrets[id], VersionId: 'v1' } };
+  };
+}
