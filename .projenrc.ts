@@ -66,6 +66,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
   npmignoreEnabled: true,
 });
 
+// The deployer Lambda imports the AWS SDK that the Node.js Lambda runtime provides (left
+// external when bundling), so it is a dev dependency only.
+project.eslint?.addOverride({
+  files: ['src/registration/**/*.ts'],
+  rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
+});
+
 project.npmignore?.exclude('/bench/', '/examples/', '/.ci/', '/test/');
 
 // Integration tests: a real restate-server and real SDK services, in a private network namespace.

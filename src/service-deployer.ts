@@ -382,25 +382,25 @@ export class ServiceDeployer extends Construct {
     const stackName = Stack.of(scope).stackName;
     const path = `${scope.node.path}/${id}`;
     return ServiceRegistration._create(scope, id, this.deployerFunction.functionArn, {
-        AdminUrl: adminUrl,
-        AuthTokenSecretArn: environment.authToken?.secretArn,
-        AuthTokenJsonField: environment.authTokenJsonField,
-        InsecureSkipTlsVerify: options.insecureSkipTlsVerify ? 'true' : undefined,
-        ...endpoint,
-        ExpectedServices: options.expectedServices,
-        Private: String(options.private ?? false),
-        Force: String(options.force ?? false),
-        Breaking: String(options.breaking ?? false),
-        RemovalPolicy: removalPolicy === RemovalPolicy.DESTROY ? 'destroy' : 'retain',
-        PruneDrained: String(options.pruneDrainedDeployments ?? false),
-        RevisionHistoryLimit: String(revisionHistoryLimit ?? 0),
-        Owner: `${stackName}/${path}`,
-        Metadata: {
-          ...options.metadata,
-          'restate-cloud-cdk.stack': stackName,
-          'restate-cloud-cdk.construct': path,
-        },
-        HealthTimeoutSeconds: String(healthTimeout),
+      AdminUrl: adminUrl,
+      AuthTokenSecretArn: environment.authToken?.secretArn,
+      AuthTokenJsonField: environment.authTokenJsonField,
+      InsecureSkipTlsVerify: options.insecureSkipTlsVerify ? 'true' : undefined,
+      ...endpoint,
+      ExpectedServices: options.expectedServices,
+      Private: String(options.private ?? false),
+      Force: String(options.force ?? false),
+      Breaking: String(options.breaking ?? false),
+      RemovalPolicy: removalPolicy === RemovalPolicy.DESTROY ? 'destroy' : 'retain',
+      PruneDrained: String(options.pruneDrainedDeployments ?? false),
+      RevisionHistoryLimit: String(revisionHistoryLimit ?? 0),
+      Owner: `${stackName}/${path}`,
+      Metadata: {
+        ...options.metadata,
+        'restate-cloud-cdk.stack': stackName,
+        'restate-cloud-cdk.construct': path,
+      },
+      HealthTimeoutSeconds: String(healthTimeout),
     });
   }
 

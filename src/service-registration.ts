@@ -7,15 +7,6 @@ import { DeploymentResourceProperties } from './registration/properties';
  * Created by `ServiceDeployer.register()` and `ServiceDeployer.registerHttp()`.
  */
 export class ServiceRegistration extends Construct {
-  /** The Restate deployment id, e.g. `dp_11pXug0mWsff2NOoRBZbOcV`, resolved at deploy time. */
-  public readonly deploymentId: string;
-
-  /** The names of the services the deployment exposes, comma-separated, resolved at deploy time. */
-  public readonly serviceNames: string;
-
-  /** The underlying custom resource. */
-  public readonly resource: CustomResource;
-
   /** @internal */
   public static _create(
     scope: Construct,
@@ -25,6 +16,15 @@ export class ServiceRegistration extends Construct {
   ): ServiceRegistration {
     return new ServiceRegistration(scope, id, serviceToken, properties);
   }
+
+  /** The Restate deployment id, e.g. `dp_11pXug0mWsff2NOoRBZbOcV`, resolved at deploy time. */
+  public readonly deploymentId: string;
+
+  /** The names of the services the deployment exposes, comma-separated, resolved at deploy time. */
+  public readonly serviceNames: string;
+
+  /** The underlying custom resource. */
+  public readonly resource: CustomResource;
 
   private constructor(scope: Construct, id: string, serviceToken: string, properties: DeploymentResourceProperties) {
     super(scope, id);

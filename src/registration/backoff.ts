@@ -8,11 +8,11 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math
 
 /** Wall-clock budget of one invocation: every wait and request timeout is cut to fit it. */
 export class Deadline {
-  constructor(private readonly endsAt: number) {}
-
   static in(ms: number): Deadline {
     return new Deadline(Date.now() + ms);
   }
+
+  constructor(private readonly endsAt: number) {}
 
   remainingMs(): number {
     return Math.max(0, this.endsAt - Date.now());

@@ -6,8 +6,8 @@ import { log } from './log';
 import { DeploymentResourceProperties } from './properties';
 
 export interface LambdaContext {
-  getRemainingTimeInMillis(): number;
   readonly logStreamName?: string;
+  getRemainingTimeInMillis(): number;
 }
 
 /** Time kept back to deliver the response to CloudFormation before the Lambda is cut off. */

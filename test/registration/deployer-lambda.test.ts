@@ -1,7 +1,7 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { RecordedRequest, RecordingServer, Route, secretsManagerRoute } from './fakes';
 import { handler } from '../../src/registration/deployer.lambda';
 import { DeploymentResourceProperties } from '../../src/registration/properties';
-import { RecordedRequest, RecordingServer, Route, secretsManagerRoute } from './fakes';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/api-key-AbCdEf';
 const JSON_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/json-key-AbCdEf';
