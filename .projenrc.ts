@@ -88,6 +88,11 @@ project.addTask('synth:example', {
   exec: 'bash examples/synth.sh lambda',
 });
 
+project.addTask('test:update', {
+  description: 'Refresh jest snapshots after an intended template change',
+  exec: 'jest --updateSnapshot --ci=false',
+});
+
 project.addTask('bench', {
   description: 'Benchmark against @restatedev/restate-cdk and write bench/RESULTS.md',
   exec: 'bash bench/run.sh',
@@ -108,5 +113,7 @@ const ciTask = project.addTask('check', {
 ciTask.spawn(project.buildTask);
 ciTask.spawn(project.tasks.tryFind('test:integration')!);
 ciTask.exec('bash examples/synth.sh all');
+ciTask.exec('bash scripts/check-bindings.sh');
+ciTask.spawn(project.tasks.tryFind('test:live')!);
 
 project.synth();

@@ -4,3 +4,4 @@ export * from './cloud-environment';
 export * from './invoker-role';
 export * from './service-deployer';
 export * from './service-registration';
+export * from './request-identity';

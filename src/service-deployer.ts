@@ -38,6 +38,14 @@ export interface ServiceDeployerProps {
   readonly securityGroups?: ec2.ISecurityGroup[];
 
   /**
+   * Allow placing the deployer in public subnets (it then has no internet access unless the
+   * subnets give it a public IP, which Lambda never does).
+   *
+   * @default false
+   */
+  readonly allowPublicSubnet?: boolean;
+
+  /**
    * How long one registration may take, waiting for the admin API included. CloudFormation
    * always gets an answer before this runs out.
    *
@@ -51,6 +59,13 @@ export interface ServiceDeployerProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * The log group the deployer writes to; when given, `logRetention` is ignored.
+   *
+   * @default - a log group kept for `logRetention`, removed with the stack
+   */
+  readonly logGroup?: logs.ILogGroup;
 
   /**
    * A name for the deployer function.
@@ -242,10 +257,12 @@ export class ServiceDeployer extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceDeployerProps = {}) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logGroup =
+      props.logGroup ??
+      new logs.LogGroup(this, 'LogGroup', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
     this.role =
       props.role ??
       new iam.Role(this, 'Role', {
@@ -264,6 +281,7 @@ export class ServiceDeployer extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
+      allowPublicSubnet: props.allowPublicSubnet,
     });
     fn.node.addDependency(this.role);
     this.deployerFunction = fn;
