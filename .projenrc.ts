@@ -88,10 +88,6 @@ project.addTask('synth:example', {
   exec: 'bash examples/synth.sh lambda',
 });
 
-project.addTask('test:update', {
-  description: 'Refresh jest snapshots after an intended template change',
-  exec: 'jest --updateSnapshot --ci=false',
-});
 
 project.addTask('bench', {
   description: 'Benchmark against @restatedev/restate-cdk and write bench/RESULTS.md',
