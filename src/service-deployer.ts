@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnDeletionPolicy, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -283,6 +283,10 @@ export class ServiceDeployer extends Construct {
       securityGroups: props.securityGroups,
       allowPublicSubnet: props.allowPublicSubnet,
     });
+    if (props.vpc) {
+      // Lambda adds the ENI permissions only to roles it creates; the deployer brings its own.
+      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    }
     fn.node.addDependency(this.role);
     this.deployerFunction = fn;
   }
@@ -316,8 +320,12 @@ export class ServiceDeployer extends Construct {
 
     const scope = handler;
     const id = `RestateRegistration${shortHash(this.node.path, Stack.of(this).resolve(environment.adminUrl))}`;
-    const existing = scope.node.tryFindChild(id);
-    if (existing instanceof ServiceRegistration) return existing;
+    if (scope.node.tryFindChild(id)) {
+      throw new Error(
+        `ServiceDeployer.register(): '${handler.node.path}' is already registered with ${environment.adminUrl} by this deployer: register each handler once per environment.`,
+      );
+    }
+    warnIfVersionIsDeletedUnderRetainedDeployment(handler, options.removalPolicy);
 
     const invokerRole = environment.invokerRole;
     const registration = this.createRegistration(scope, id, environment, options, {
@@ -348,15 +356,17 @@ export class ServiceDeployer extends Construct {
         throw new Error(`ServiceDeployer.registerHttp(): invalid endpoint URL ${JSON.stringify(url)}: expected an absolute http(s) URL such as 'https://services.example.com'.`);
       }
     }
-    const id = options.id ?? `Http${shortHash(Stack.of(this).resolve(url), Stack.of(this).resolve(environment.adminUrl))}`;
-    const existing = this.node.tryFindChild(id);
-    if (existing instanceof ServiceRegistration) return existing;
-
     const requireHttps = environment.requireHttps === true && options.allowInsecureHttp !== true;
     if (requireHttps && !Token.isUnresolved(url) && url.startsWith('http://')) {
       throw new Error(
         `ServiceDeployer.registerHttp(): ${JSON.stringify(url)} is plain HTTP, but this environment requires HTTPS (Restate Cloud reaches services over the public internet): ` +
           'serve the endpoint over https://, or pass allowInsecureHttp: true if you really mean it.',
+      );
+    }
+    const id = options.id ?? `Http${shortHash(Stack.of(this).resolve(url), Stack.of(this).resolve(environment.adminUrl))}`;
+    if (this.node.tryFindChild(id)) {
+      throw new Error(
+        `ServiceDeployer.registerHttp(): ${url} is already registered with ${environment.adminUrl} by this deployer (id '${id}'): register each endpoint once per environment, or pass a distinct id.`,
       );
     }
     const secretHeaders = Object.entries(options.secretHeaders ?? {}).map(([name, secret]) => {
@@ -428,6 +438,23 @@ export class ServiceDeployer extends Construct {
     this.grantedSecrets.add(key);
     secret.grantRead(this.role);
   }
+}
+
+/**
+ * A version replaced on the next code change is deleted by CloudFormation unless retained,
+ * while a RETAINed Restate deployment may still have invocations pinned to it.
+ */
+function warnIfVersionIsDeletedUnderRetainedDeployment(handler: lambda.IFunction, removalPolicy: RemovalPolicy | undefined) {
+  if ((removalPolicy ?? RemovalPolicy.RETAIN) !== RemovalPolicy.RETAIN) return;
+  const cfn = handler.node.defaultChild;
+  if (!(cfn instanceof lambda.CfnVersion)) return;
+  const policy = cfn.cfnOptions.deletionPolicy;
+  if (policy === CfnDeletionPolicy.RETAIN || policy === CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE) return;
+  Annotations.of(handler).addWarningV2(
+    'restate-cloud-cdk:versionNotRetained',
+    'This version is deleted when the code changes, but its Restate deployment is retained and in-flight invocations stay pinned to it: ' +
+      'create it with currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN } (or register an alias).',
+  );
 }
 
 /** The version or alias name of a qualified handler; undefined when unqualified. */

@@ -1,0 +1,400 @@
+import { App, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { RestateCloudEnvironment, RestateEnvironment, ServiceDeployer, ServiceRegistration } from '../src';
+
+// Basic construct assertions; the custom resource's behaviour is tested with the handler.
+
+const ENV_ID = 'env_201hy10cd3h6426jy80tb32n6en';
+const API_KEY_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/api-key-AbCdEf';
+const HEADER_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/header-GhIjKl';
+const SECRET_VALUE = 'do-not-leak-this-value';
+
+interface Fixture {
+  app: App;
+  stack: Stack;
+  apiKey: secretsmanager.ISecret;
+  env: RestateCloudEnvironment;
+  fn: lambda.Function;
+  deployer: ServiceDeployer;
+}
+
+function fixture(): Fixture {
+  const app = new App();
+  const stack = new Stack(app, 'Stack');
+  const apiKey = secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', API_KEY_ARN);
+  const env = new RestateCloudEnvironment(stack, 'Env', { environmentId: ENV_ID, apiKey });
+  const fn = new lambda.Function(stack, 'Fn', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => {};'),
+  });
+  const deployer = new ServiceDeployer(stack, 'Deployer');
+  return { app, stack, apiKey, env, fn, deployer };
+}
+
+function resourcesOfType(stack: Stack, type: string): Record<string, any> {
+  return Template.fromStack(stack).findResources(type);
+}
+
+function only(resources: Record<string, any>): { logicalId: string; resource: any } {
+  const entries = Object.entries(resources);
+  expect(entries).toHaveLength(1);
+  return { logicalId: entries[0][0], resource: entries[0][1] };
+}
+
+function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: any } }): string {
+  return stack.getLogicalId(construct.node.defaultChild);
+}
+
+/** The statements of every IAM policy attached to the deployer's role. */
+function deployerStatements(f: Fixture): any[] {
+  const roleId = logicalIdOf(f.stack, f.deployer.role as any);
+  const policies = Object.values(resourcesOfType(f.stack, 'AWS::IAM::Policy')).filter((p) =>
+    p.Properties.Roles.some((r: any) => r.Ref === roleId),
+  );
+  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+function logGroupStatement(f: Fixture) {
+  const logGroupId = only(resourcesOfType(f.stack, 'AWS::Logs::LogGroup')).logicalId;
+  return {
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Effect: 'Allow',
+    Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+  };
+}
+
+function secretReadStatement(arn: string) {
+  return {
+    Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+    Effect: 'Allow',
+    Resource: arn,
+  };
+}
+
+/** Every string in a JSON value, recursively. */
+function allStrings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(allStrings);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(allStrings);
+  return [];
+}
+
+describe('deployer function', () => {
+  test('nodejs22.x, arm64, 128 MiB, 300 s', () => {
+    const f = fixture();
+    const { resource } = only(
+      Template.fromStack(f.stack).findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('restate-cloud-cdk') },
+      }),
+    );
+    expect(resource.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 128,
+      Timeout: 300,
+      Handler: 'index.handler',
+    });
+    expect(resource.Properties.Role).toEqual({ 'Fn::GetAtt': [logicalIdOf(f.stack, f.deployer.role as any), 'Arn'] });
+    // Logs go to the deployer's own log group.
+    const logGroupId = only(resourcesOfType(f.stack, 'AWS::Logs::LogGroup')).logicalId;
+    expect(resource.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logGroupId } });
+  });
+
+  test('the deployer role has no managed policies', () => {
+    const f = fixture();
+    const role = resourcesOfType(f.stack, 'AWS::IAM::Role')[logicalIdOf(f.stack, f.deployer.role as any)];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+  });
+});
+
+describe('register', () => {
+  test('the custom resource type is Custom::RestateDeployment', () => {
+    const f = fixture();
+    const registration = f.deployer.register(f.fn.currentVersion, f.env);
+    expect(registration).toBeInstanceOf(ServiceRegistration);
+    const template = Template.fromStack(f.stack);
+    template.resourceCountIs('Custom::RestateDeployment', 1);
+    expect(f.stack.resolve(registration.deploymentId)).toEqual({
+      'Fn::GetAtt': [logicalIdOf(f.stack, registration.resource as any), 'DeploymentId'],
+    });
+  });
+
+  test('an unqualified function throws, naming currentVersion', () => {
+    const f = fixture();
+    expect(() => f.deployer.register(f.fn, f.env)).toThrow(/unqualified function.*currentVersion/);
+  });
+
+  test('a version: properties', () => {
+    const f = fixture();
+    const version = f.fn.currentVersion;
+    const registration = f.deployer.register(version, f.env);
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    const invokerRoleId = logicalIdOf(f.stack, f.env.invokerRole as any);
+    const versionId = only(resourcesOfType(f.stack, 'AWS::Lambda::Version')).logicalId;
+    expect(resource.Properties).toMatchObject({
+      ServiceToken: { 'Fn::GetAtt': [logicalIdOf(f.stack, f.deployer.deployerFunction as any), 'Arn'] },
+      AdminUrl: 'https://201hy10cd3h6426jy80tb32n6en.env.us.restate.cloud:9070',
+      AuthTokenSecretArn: API_KEY_ARN,
+      LambdaArn: { Ref: versionId },
+      AssumeRoleArn: { 'Fn::GetAtt': [invokerRoleId, 'Arn'] },
+      Force: 'false',
+      Breaking: 'false',
+      Private: 'false',
+      RemovalPolicy: 'retain',
+      Metadata: {
+        'restate-cloud-cdk.stack': 'Stack',
+        'restate-cloud-cdk.construct': registration.node.path,
+      },
+    });
+    expect(resource.Properties.Uri).toBeUndefined();
+    expect(resource.Properties.ConfigurationVersion).toBeUndefined();
+  });
+
+  test('options are rendered as strings', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.currentVersion, f.env, {
+      force: true,
+      breaking: true,
+      private: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pruneDrainedDeployments: true,
+      revisionHistoryLimit: 2,
+      expectedServices: ['Greeter'],
+      metadata: { team: 'payments' },
+    });
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties).toMatchObject({
+      Force: 'true',
+      Breaking: 'true',
+      Private: 'true',
+      RemovalPolicy: 'destroy',
+      PruneDrained: 'true',
+      RevisionHistoryLimit: '2',
+      ExpectedServices: ['Greeter'],
+      Metadata: { 'team': 'payments', 'restate-cloud-cdk.stack': 'Stack' },
+    });
+  });
+
+  test('the registration depends on the Lambda permission', () => {
+    const f = fixture();
+    const version = f.fn.currentVersion;
+    f.deployer.register(version, f.env);
+    const permission = only(resourcesOfType(f.stack, 'AWS::Lambda::Permission'));
+    expect(permission.resource.Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: f.stack.resolve(version.functionArn),
+      Principal: f.stack.resolve(f.env.invokerRole!.roleArn),
+    });
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([permission.logicalId]));
+  });
+
+  test('grantInvoke: false creates no permission', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.currentVersion, f.env, { grantInvoke: false });
+    Template.fromStack(f.stack).resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+
+  test('registering the same version twice with one environment is an error naming it', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.currentVersion, f.env);
+    expect(() => f.deployer.register(f.fn.currentVersion, f.env)).toThrow(/already registered .* register each handler once per environment/);
+    const template = Template.fromStack(f.stack);
+    template.resourceCountIs('Custom::RestateDeployment', 1);
+    template.resourceCountIs('AWS::Lambda::Permission', 1);
+  });
+
+  test('a version that is not retained under a RETAINed deployment gives a warning with the fix', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.currentVersion, f.env);
+    Annotations.fromStack(f.stack).hasWarning('*', Match.stringLikeRegexp('currentVersionOptions'));
+  });
+
+  test('in a VPC the deployer role may manage its network interfaces', () => {
+    const f = fixture();
+    const vpc = new ec2.Vpc(f.stack, 'Vpc');
+    const deployer = new ServiceDeployer(f.stack, 'VpcDeployer', { vpc });
+    const role = f.stack.resolve((deployer.role.node.defaultChild as iam.CfnRole).managedPolicyArns);
+    expect(JSON.stringify(role)).toContain('service-role/AWSLambdaVPCAccessExecutionRole');
+  });
+
+  test('an alias registers the alias ARN', () => {
+    const f = fixture();
+    const alias = new lambda.Alias(f.stack, 'Live', { aliasName: 'live', version: f.fn.currentVersion });
+    f.deployer.register(alias, f.env);
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties.LambdaArn).toEqual(f.stack.resolve(alias.functionArn));
+  });
+
+  test('$LATEST gives a warning', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.latestVersion, f.env);
+    Annotations.fromStack(f.stack).hasWarning('*', Match.stringLikeRegexp('\\$LATEST'));
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties.ConfigurationVersion).toMatch(/^latest-/);
+  });
+
+  test('a retained specific version gives no warning', () => {
+    const f = fixture();
+    const retained = new lambda.Function(f.stack, 'Retained', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => {};'),
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
+    });
+    f.deployer.register(retained.currentVersion, f.env);
+    Annotations.fromStack(f.stack).hasNoWarning('*', Match.anyValue());
+  });
+
+  test('an environment without invoker role: no AssumeRoleArn, no permission', () => {
+    const f = fixture();
+    const local = RestateEnvironment.fromAttributes({ adminUrl: 'http://localhost:9070/' });
+    f.deployer.register(f.fn.currentVersion, local);
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties.AdminUrl).toBe('http://localhost:9070');
+    expect(resource.Properties.AssumeRoleArn).toBeUndefined();
+    expect(resource.Properties.AuthTokenSecretArn).toBeUndefined();
+    Template.fromStack(f.stack).resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+});
+
+describe('registerHttp', () => {
+  test('plain HTTP for a Cloud environment throws, naming HTTPS and allowInsecureHttp', () => {
+    const f = fixture();
+    expect(() => f.deployer.registerHttp('http://services.example.com', f.env)).toThrow(/HTTPS[\s\S]*allowInsecureHttp/);
+  });
+
+  test('plain HTTP with allowInsecureHttp is accepted', () => {
+    const f = fixture();
+    f.deployer.registerHttp('http://services.example.com', f.env, { allowInsecureHttp: true });
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties.Uri).toBe('http://services.example.com');
+    expect(resource.Properties.RequireHttps).toBeUndefined();
+  });
+
+  test('HTTPS for a Cloud environment', () => {
+    const f = fixture();
+    f.deployer.registerHttp('https://services.example.com', f.env);
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties).toMatchObject({
+      Uri: 'https://services.example.com',
+      RequireHttps: 'true',
+      Force: 'false',
+      Breaking: 'false',
+      RemovalPolicy: 'retain',
+    });
+    expect(resource.Properties.LambdaArn).toBeUndefined();
+    expect(resource.Properties.AssumeRoleArn).toBeUndefined();
+    Template.fromStack(f.stack).resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+
+  test('an invalid URL throws naming it', () => {
+    const f = fixture();
+    expect(() => f.deployer.registerHttp('services.example.com', f.env)).toThrow(/"services\.example\.com"/);
+  });
+
+  test('secret headers: only the secret ARN is in the template, never the value', () => {
+    const f = fixture();
+    const headerSecret = secretsmanager.Secret.fromSecretCompleteArn(f.stack, 'HeaderSecret', HEADER_SECRET_ARN);
+    f.deployer.registerHttp('https://services.example.com', f.env, {
+      secretHeaders: { 'x-api-key': headerSecret },
+      additionalHeaders: { 'x-team': 'payments' },
+    });
+    const template = Template.fromStack(f.stack).toJSON();
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties.SecretHeaders).toEqual([{ Name: 'x-api-key', SecretArn: HEADER_SECRET_ARN }]);
+    expect(resource.Properties.AdditionalHeaders).toEqual({ 'x-team': 'payments' });
+    const strings = allStrings(template);
+    // No dynamic reference that CloudFormation would resolve into the value, anywhere.
+    expect(strings.filter((s) => s.includes('resolve:secretsmanager'))).toEqual([]);
+    expect(JSON.stringify(template)).not.toContain('SecretString');
+  });
+
+  test('a secret header from a secret with a known value: the value stays out of the registration', () => {
+    const f = fixture();
+    const headerSecret = new secretsmanager.Secret(f.stack, 'HeaderSecret', {
+      secretStringValue: SecretValue.unsafePlainText(SECRET_VALUE),
+    });
+    f.deployer.registerHttp('https://services.example.com', f.env, { secretHeaders: { 'x-api-key': headerSecret } });
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(JSON.stringify(resource)).not.toContain(SECRET_VALUE);
+    expect(allStrings(resource).filter((s) => s.includes('resolve:secretsmanager'))).toEqual([]);
+    expect(resource.Properties.SecretHeaders).toEqual([
+      { Name: 'x-api-key', SecretArn: f.stack.resolve(headerSecret.secretArn) },
+    ]);
+    // Only the user's own Secret resource carries the value (their choice), nothing of ours.
+    const template = Template.fromStack(f.stack).toJSON();
+    const carriers = Object.entries(template.Resources as Record<string, any>)
+      .filter(([, r]) => JSON.stringify(r).includes(SECRET_VALUE))
+      .map(([, r]) => r.Type);
+    expect(carriers).toEqual(['AWS::SecretsManager::Secret']);
+    expect(JSON.stringify(template.Outputs ?? {})).not.toContain(SECRET_VALUE);
+  });
+});
+
+describe('deployer permissions', () => {
+  test('before any registration: only its own log group', () => {
+    const f = fixture();
+    expect(deployerStatements(f)).toEqual([logGroupStatement(f)]);
+  });
+
+  test('Lambda registration: GetSecretValue only on the API key secret, logs only to its own log group', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.currentVersion, f.env);
+    expect(deployerStatements(f)).toEqual([logGroupStatement(f), secretReadStatement(API_KEY_ARN)]);
+  });
+
+  test('secret headers add exactly their secrets, once each', () => {
+    const f = fixture();
+    const headerSecret = secretsmanager.Secret.fromSecretCompleteArn(f.stack, 'HeaderSecret', HEADER_SECRET_ARN);
+    f.deployer.register(f.fn.currentVersion, f.env);
+    f.deployer.registerHttp('https://a.example.com', f.env, { secretHeaders: { 'x-api-key': headerSecret } });
+    f.deployer.registerHttp('https://b.example.com', f.env, { secretHeaders: { 'x-api-key': headerSecret } });
+    const statements = deployerStatements(f);
+    expect(statements).toEqual([
+      logGroupStatement(f),
+      secretReadStatement(API_KEY_ARN),
+      secretReadStatement(HEADER_SECRET_ARN),
+    ]);
+  });
+
+  test('two environments: one statement per API key secret', () => {
+    const f = fixture();
+    const otherArn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:restate/eu-key-MnOpQr';
+    const otherKey = secretsmanager.Secret.fromSecretCompleteArn(f.stack, 'OtherKey', otherArn);
+    const other = new RestateCloudEnvironment(f.stack, 'Other', {
+      environmentId: 'env_0abc123def456ghi789jkl0mno',
+      apiKey: otherKey,
+    });
+    f.deployer.register(f.fn.currentVersion, f.env);
+    f.deployer.register(f.fn.currentVersion, other);
+    expect(deployerStatements(f)).toEqual([
+      logGroupStatement(f),
+      secretReadStatement(API_KEY_ARN),
+      secretReadStatement(otherArn),
+    ]);
+  });
+
+  test('no wildcard resource in any of the deployer policies', () => {
+    const f = fixture();
+    const named = secretsmanager.Secret.fromSecretNameV2(f.stack, 'Named', 'restate/named');
+    f.deployer.register(f.fn.currentVersion, f.env);
+    f.deployer.registerHttp('https://a.example.com', f.env, { secretHeaders: { 'x-api-key': named } });
+    const statements = deployerStatements(f);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect(statement.Effect).toBe('Allow');
+      expect(statement.Resource).toBeDefined();
+      expect(statement.NotResource).toBeUndefined();
+      expect(statement.NotAction).toBeUndefined();
+      for (const s of allStrings(statement.Resource)) expect(s).not.toContain('*');
+      for (const a of allStrings(statement.Action)) expect(a).not.toContain('*');
+    }
+  });
+});
