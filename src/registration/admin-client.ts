@@ -7,8 +7,17 @@ export class AdminApiError extends Error {
     readonly url: string,
     readonly status: number,
     readonly apiMessage: string,
+    readonly restateCode?: string,
   ) {
-    super(`${method} ${url} answered HTTP ${status}: ${apiMessage}`);
+    super(`${method} ${url} answered HTTP ${status}: ${apiMessage}${restateCode && !apiMessage.includes(restateCode) ? ` (${restateCode})` : ''}`);
+  }
+
+  /**
+   * Discovery of the endpoint failed. Restate 1.7 answers 400 or, when it could not reach the
+   * endpoint at all, 500 with META0003 — after retrying discovery itself.
+   */
+  get isDiscoveryFailure(): boolean {
+    return this.status === 400 || this.restateCode === 'META0003';
   }
 
   /** The key was rejected: retrying cannot help. */
@@ -71,7 +80,7 @@ export class AdminClient {
   async healthStatus(timeoutMs: number): Promise<number> {
     const res = await request({ method: 'GET', url: `${this.adminUrl}/health`, headers: this.headers, timeoutMs, insecure: this.options.insecure });
     if (res.status === 401 || res.status === 403) {
-      throw new AdminApiError('GET', `${this.adminUrl}/health`, res.status, errorMessage(res.body));
+      throw new AdminApiError('GET', `${this.adminUrl}/health`, res.status, ...errorMessage(res.body));
     }
     return res.status;
   }
@@ -122,7 +131,7 @@ export class AdminClient {
       insecure: this.options.insecure,
     });
     if ((res.status < 200 || res.status >= 300) && !okStatuses.includes(res.status)) {
-      throw new AdminApiError(method, url, res.status, errorMessage(res.body));
+      throw new AdminApiError(method, url, res.status, ...errorMessage(res.body));
     }
     let json: unknown = {};
     if (res.body.trim().length > 0) {
@@ -138,14 +147,14 @@ export class AdminClient {
 
 export { TransportError };
 
-/** The admin API's own error message, or the start of the body. */
-function errorMessage(body: string): string {
+/** The admin API's own error message (or the start of the body) and its Restate error code. */
+function errorMessage(body: string): [string, string | undefined] {
   try {
-    const parsed = JSON.parse(body) as { message?: string; restate_code?: string };
-    if (parsed.message) return parsed.restate_code ? `${parsed.message} (${parsed.restate_code})` : parsed.message;
+    const parsed = JSON.parse(body) as { message?: string; restate_code?: string | null };
+    if (parsed.message) return [parsed.message, parsed.restate_code ?? undefined];
   } catch {
     // not JSON
   }
   const text = body.trim().slice(0, 300);
-  return text.length > 0 ? text : '(empty body)';
+  return [text.length > 0 ? text : '(empty body)', undefined];
 }

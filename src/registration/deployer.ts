@@ -166,6 +166,8 @@ async function readSecretHeaders(props: DeploymentResourceProperties): Promise<R
 async function waitForHealth(client: AdminClient, props: DeploymentResourceProperties, deadline: Deadline, progress: Progress) {
   const timeoutMs = Number(props.HealthTimeoutSeconds ?? '120') * 1000;
   const wait = deadline.within(timeoutMs);
+  // When the deployer's own time is shorter than the bound, it is what ends the wait.
+  const cutByDeadline = deadline.remainingMs() < timeoutMs;
   const url = `${client.adminUrl}/health`;
   progress.phase = `waiting for the admin API at ${url}`;
   const started = Date.now();
@@ -182,12 +184,20 @@ async function waitForHealth(client: AdminClient, props: DeploymentResourcePrope
       progress.last = e instanceof TransportError ? e.cause : message(e);
     }
     log('admin API not healthy yet', { url, attempt: attempt + 1, last: progress.last });
-    const delay = backoffDelay(attempt);
-    if (wait.remainingMs() <= delay) break;
-    await sleep(delay);
+    // Sleep at most until the bound, then try one last time.
+    if (wait.remainingMs() <= 0) break;
+    await sleep(Math.min(backoffDelay(attempt), wait.remainingMs()));
+  }
+  const waited = Math.round((Date.now() - started) / 1000);
+  const last = progress.last ?? 'no answer';
+  if (cutByDeadline) {
+    throw new DeployError(
+      `the deployer ran out of time after waiting ${waited} s for the admin API at ${url} (last: ${last}), before the health check bound of ${timeoutMs / 1000} s. ` +
+        'Raise the ServiceDeployer timeout, and check that the environment is running and reachable from the deployer.',
+    );
   }
   throw new DeployError(
-    `the admin API at ${url} was not healthy within ${Math.round((Date.now() - started) / 1000)} s (last: ${progress.last ?? 'no answer'}). ` +
+    `the admin API at ${url} was not healthy within ${waited} s (last: ${last}). ` +
       'Check the admin URL, that the environment is running, and that the deployer can reach it (VPC, NAT, security groups).',
   );
 }
@@ -198,7 +208,9 @@ async function withRetries<T>(progress: Progress, deadline: Deadline, call: () =
     try {
       return await call();
     } catch (e) {
-      const retriable = e instanceof TransportError || (e instanceof AdminApiError && e.status >= 500 && e.status !== 501);
+      // Discovery failures are final: Restate has already retried discovery itself.
+      const retriable =
+        e instanceof TransportError || (e instanceof AdminApiError && e.status >= 500 && e.status !== 501 && !e.isDiscoveryFailure);
       progress.last = message(e);
       const delay = backoffDelay(attempt, 500);
       if (!retriable || attempt >= 4 || deadline.remainingMs() <= delay + 1_000) throw e;
@@ -211,9 +223,9 @@ async function withRetries<T>(progress: Progress, deadline: Deadline, call: () =
 function explainRegisterFailure(e: unknown, endpoint: string, props: DeploymentResourceProperties): Error {
   if (e instanceof AdminApiError) {
     if (e.isAuthError) return authFailure(e, props);
-    if (e.status === 400) {
+    if (e.isDiscoveryFailure) {
       return new DeployError(
-        `registering ${endpoint} failed: ${e.method} ${e.url} answered HTTP 400: ${e.apiMessage}. ` +
+        `registering ${endpoint} failed: ${e.message}. ` +
           'Restate could not discover the service: check that the endpoint is reachable from the Restate environment and serves a Restate SDK endpoint' +
           `${props.LambdaArn ? ', and that the invoker role may invoke it' : ''}.`,
       );

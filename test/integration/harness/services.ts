@@ -1,0 +1,65 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LOOPBACK, waitUntil } from './ports';
+import { ManagedProcess, readLog, spawnManaged } from './processes';
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'restate-service.js');
+
+export interface ServiceOptions {
+  /** Service name. */
+  readonly name: string;
+  /** 1: handlers `greet`, `nap` (durable sleep for the input's ms); 2: also `farewell`. */
+  readonly version: 1 | 2;
+  /** The endpoint answers 401 unless every request carries this header with this value. */
+  readonly requiredHeader?: { readonly name: string; readonly value: string };
+}
+
+/**
+ * A real Restate service (@restatedev/restate-sdk, HTTP/2 cleartext) in its own Node process,
+ * on a port of 127.0.0.1 the OS picks. Stopped by process id.
+ */
+export class ServiceProcess {
+  public static async start(dir: string, options: ServiceOptions): Promise<ServiceProcess> {
+    const logFile = path.join(dir, `service-${options.name}-v${options.version}-${Date.now()}.log`);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      SERVICE_NAME: options.name,
+      SERVICE_VERSION: String(options.version),
+    };
+    if (options.requiredHeader) env.REQUIRED_HEADER = `${options.requiredHeader.name}=${options.requiredHeader.value}`;
+    const p = spawnManaged(`service ${options.name} v${options.version}`, process.execPath, [FIXTURE], {
+      cwd: path.resolve(__dirname, '../../..'),
+      env,
+      logFile,
+    });
+    let port = 0;
+    await waitUntil(`${options.name} v${options.version} to listen`, async () => {
+      if (p.hasExited()) throw new Error(`service exited (${await p.exited}):\n${readLog(p)}`);
+      const m = /LISTENING (\d+)/.exec(fs.readFileSync(logFile, 'utf8'));
+      if (m) port = Number(m[1]);
+      return port > 0;
+    }, { timeoutMs: 20_000, intervalMs: 50 });
+    return new ServiceProcess(p, options, port);
+  }
+
+  private constructor(private readonly process: ManagedProcess, public readonly options: ServiceOptions, public readonly port: number) {}
+
+  /** The deployment URI to register. */
+  public get uri(): string {
+    return `http://${LOOPBACK}:${this.port}`;
+  }
+
+  public get pid(): number {
+    return this.process.pid;
+  }
+
+  public log(): string {
+    return readLog(this.process);
+  }
+
+  public async stop(): Promise<void> {
+    await this.process.stop(3_000);
+  }
+}
