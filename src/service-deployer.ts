@@ -345,19 +345,19 @@ export class ServiceDeployer extends Construct {
    * Registers an HTTP(S) endpoint, e.g. a service behind a load balancer, with `environment`.
    */
   public registerHttp(url: string, environment: IRestateEnvironment, options: HttpRegistrationOptions = {}): ServiceRegistration {
+    let protocol: string | undefined;
     if (!Token.isUnresolved(url)) {
-      let parsed: URL | undefined;
       try {
-        parsed = new URL(url);
+        protocol = new URL(url).protocol;
       } catch {
-        parsed = undefined;
+        protocol = undefined;
       }
-      if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      if (protocol !== 'http:' && protocol !== 'https:') {
         throw new Error(`ServiceDeployer.registerHttp(): invalid endpoint URL ${JSON.stringify(url)}: expected an absolute http(s) URL such as 'https://services.example.com'.`);
       }
     }
     const requireHttps = environment.requireHttps === true && options.allowInsecureHttp !== true;
-    if (requireHttps && !Token.isUnresolved(url) && url.startsWith('http://')) {
+    if (requireHttps && protocol === 'http:') {
       throw new Error(
         `ServiceDeployer.registerHttp(): ${JSON.stringify(url)} is plain HTTP, but this environment requires HTTPS (Restate Cloud reaches services over the public internet): ` +
           'serve the endpoint over https://, or pass allowInsecureHttp: true if you really mean it.',

@@ -17,6 +17,7 @@ export interface Progress {
 const DEPLOYMENT_ID = /^dp_[A-Za-z0-9]+$/;
 const REGISTER_TIMEOUT_MS = 120_000;
 const CALL_TIMEOUT_MS = 10_000;
+const LAST_PROBE_MS = 1_000;
 /** Deletes are best effort and must never hold up stack deletion or rollback. */
 const DELETE_BUDGET_MS = 20_000;
 
@@ -33,7 +34,7 @@ export async function registerDeployment(
   if (!props.LambdaArn === !props.Uri) {
     throw new DeployError('exactly one of the LambdaArn and Uri properties must be set: the custom resource was not created by ServiceDeployer.');
   }
-  if (props.Uri && bool(props.RequireHttps) && !props.Uri.startsWith('https://')) {
+  if (props.Uri && bool(props.RequireHttps) && protocolOf(props.Uri) !== 'https:') {
     throw new DeployError(
       `endpoint ${props.Uri} is not HTTPS, but the environment requires HTTPS: serve it over https://, or register with allowInsecureHttp: true.`,
     );
@@ -184,9 +185,10 @@ async function waitForHealth(client: AdminClient, props: DeploymentResourcePrope
       progress.last = e instanceof TransportError ? e.cause : message(e);
     }
     log('admin API not healthy yet', { url, attempt: attempt + 1, last: progress.last });
-    // Sleep at most until the bound, then try one last time.
-    if (wait.remainingMs() <= 0) break;
-    await sleep(Math.min(backoffDelay(attempt), wait.remainingMs()));
+    // Leave the last probe a second, so that its answer (not a timeout) is what gets reported.
+    const left = wait.remainingMs();
+    if (left <= LAST_PROBE_MS) break;
+    await sleep(Math.min(backoffDelay(attempt), left - LAST_PROBE_MS));
   }
   const waited = Math.round((Date.now() - started) / 1000);
   const last = progress.last ?? 'no answer';
@@ -285,6 +287,14 @@ async function removeQuietly(client: AdminClient, deploymentId: string, deadline
     await client.deleteDeployment(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
   } catch (e) {
     log('could not remove rejected deployment', { deploymentId, error: message(e) });
+  }
+}
+
+function protocolOf(uri: string): string | undefined {
+  try {
+    return new URL(uri).protocol;
+  } catch {
+    return undefined;
   }
 }
 

@@ -547,9 +547,20 @@ describe('admin API outages', () => {
 describe('secrets', () => {
   test('k. neither the API key nor secret header values appear in any log line or CloudFormation response', () => {
     const logs = env.output.text();
-    // The capture works: the handler logged something during the run.
-    expect(logs.length).toBeGreaterThan(0);
+    // The capture holds the handler's output of the whole run, not just some of it: a
+    // "request" line for every invocation that answered CloudFormation, and the "failed"
+    // lines (with their reasons) of the failing cases.
+    const requestLines = logs.match(/"message":"request"/g)?.length ?? 0;
+    expect(env.cfn.responseBodies.length).toBeGreaterThan(20);
+    expect(requestLines).toBeGreaterThanOrEqual(env.cfn.responseBodies.length);
+    expect(logs.match(/"message":"failed"/g)?.length ?? 0).toBeGreaterThanOrEqual(5);
+    // The values were in the handler's hands during the run (read from the fake Secrets
+    // Manager), so their absence from the logs means something.
+    for (const arn of [env.apiKeySecretArn, greeterTokenArn, jsonKeySecretArn, wrongKeySecretArn]) expect(env.secrets.requests).toContain(arn);
     expect(leakedSecrets(logs, secretValues)).toEqual([]);
+    // Nor in an encoding a log line could carry them in.
+    const encoded = secretValues.flatMap((s) => [Buffer.from(s).toString('base64'), Buffer.from(`Bearer ${s}`).toString('base64'), encodeURIComponent(s)]);
+    expect(leakedSecrets(logs, encoded.filter((e) => !secretValues.includes(e)))).toEqual([]);
     expect(leakedSecrets(env.cfn.responseBodies.join('\n'), secretValues)).toEqual([]);
     // Pre-signed ResponseURL query strings are credentials too.
     expect(logs).not.toMatch(/X-Amz-Signature=[0-9a-f]{64}/);

@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 
 export interface HttpResult {
   readonly status: number;
@@ -53,5 +54,50 @@ export function httpRequest(
     req.on('error', reject);
     if (payload !== undefined) req.write(payload);
     req.end();
+  });
+}
+
+/**
+ * One HTTP/2 cleartext (h2c) request, as restate-server talks to services: for the tests'
+ * direct requests to an SDK endpoint (which speaks only HTTP/2). 127.0.0.1 only.
+ */
+export function http2Request(
+  method: string,
+  url: string,
+  { body, headers = {}, timeoutMs = 10_000 }: { body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    if (u.hostname !== '127.0.0.1') {
+      reject(new Error(`refusing to send a request to ${url}: the harness talks to 127.0.0.1 only`));
+      return;
+    }
+    const session = http2.connect(`http://${u.host}`);
+    const timer = setTimeout(() => {
+      session.destroy();
+      reject(new Error(`${method} ${url} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      session.destroy();
+      reject(e);
+    };
+    session.on('error', fail);
+    const req = session.request({ ':method': method, ':path': `${u.pathname}${u.search}`, ...headers });
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let responseHeaders: http.IncomingHttpHeaders = {};
+    req.on('response', (h) => {
+      status = Number(h[':status'] ?? 0);
+      responseHeaders = h as http.IncomingHttpHeaders;
+    });
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      clearTimeout(timer);
+      session.close();
+      resolve({ status, headers: responseHeaders, body: Buffer.concat(chunks).toString('utf8') });
+    });
+    req.on('error', fail);
+    req.end(body);
   });
 }

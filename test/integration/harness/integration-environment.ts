@@ -7,7 +7,7 @@ import { FakeSecretsManager } from './fake-secrets-manager';
 import { OutputCapture } from './output-capture';
 import { stopAllProcesses } from './processes';
 import { secretArn } from './registration';
-import { RestateServer } from './restate-server';
+import { RestateServer, RestateServerOptions } from './restate-server';
 import { freshDir, runEnvironment } from './run-env';
 import { ServiceOptions, ServiceProcess } from './services';
 import { TcpToggleProxy } from './tcp-proxy';
@@ -23,16 +23,21 @@ export const HANDLER_MODULE = path.resolve(__dirname, '../../../src/registration
  *                        └─▶ secrets (fake Secrets Manager) and cfn (https ResponseURL)
  *   services: real SDK endpoints in child processes; admin/ingress: the tests' direct view.
  *
- * There is one restate-server per test run: the suite is one file, run with --runInBand.
- * (A second file would start a second server, one after the other, never concurrently.)
+ * There is one restate-server per test file; files run one after the other (--runInBand),
+ * so there is never more than one server at a time.
  */
+export interface IntegrationEnvironmentOptions {
+  /** How the restate-server is configured, e.g. with a request-identity private key. */
+  readonly server?: RestateServerOptions;
+}
+
 export class IntegrationEnvironment {
-  public static async start(): Promise<IntegrationEnvironment> {
+  public static async start(options: IntegrationEnvironmentOptions = {}): Promise<IntegrationEnvironment> {
     const env = runEnvironment();
     const dir = freshDir(env, 'deployer');
     const output = new OutputCapture(path.join(dir, 'handler-output.log'));
     const secrets = await FakeSecretsManager.start();
-    const server = await RestateServer.start(freshDir(env, 'restate'));
+    const server = await RestateServer.start(freshDir(env, 'restate'), options.server);
     const apiKey = `rst_integ_${randomBytes(16).toString('hex')}`;
     const authProxy = await AuthenticatingProxy.start(server.adminUrl, apiKey);
     const adminGate = await TcpToggleProxy.create(server.adminPort, 'forward');

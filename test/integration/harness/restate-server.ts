@@ -10,14 +10,27 @@ export const RESTATE_SERVER_BINARY = path.resolve(
   '../../../node_modules/@restatedev/restate-server-linux-x64/bin/restate-server',
 );
 
+/** Optional server configuration; the defaults are what the deployer suite runs against. */
+export interface RestateServerOptions {
+  /**
+   * A PEM file with an Ed25519 private key (PKCS#8): the server signs every request to a
+   * service with it (request identity v1), as Restate Cloud does with its environment key.
+   * Written as `[worker.invoker] request-identity-private-key-pem-file` (restate-server 1.7;
+   * the root-level key of the same name is deprecated).
+   *
+   * @default - requests are not signed
+   */
+  readonly requestIdentityPrivateKeyPemFile?: string;
+}
+
 /**
  * A real restate-server (npm @restatedev/restate-server) on random 127.0.0.1 ports with a
  * temporary base dir. `stop()` / `start()` keep ports and data, so a test can take the whole
  * server down and bring it back.
  */
 export class RestateServer {
-  public static async start(baseDir: string): Promise<RestateServer> {
-    const server = new RestateServer(baseDir, await freePort(), await freePort(), await freePort());
+  public static async start(baseDir: string, options: RestateServerOptions = {}): Promise<RestateServer> {
+    const server = new RestateServer(baseDir, await freePort(), await freePort(), await freePort(), options);
     await server.start();
     return server;
   }
@@ -30,8 +43,10 @@ export class RestateServer {
     public readonly adminPort: number,
     public readonly ingressPort: number,
     public readonly fabricPort: number,
+    public readonly options: RestateServerOptions = {},
   ) {
     this.configFile = path.join(baseDir, 'restate.toml');
+    const keyFile = options.requestIdentityPrivateKeyPemFile;
     fs.writeFileSync(
       this.configFile,
       [
@@ -54,6 +69,7 @@ export class RestateServer {
         '[ingress]',
         `bind-address = "${LOOPBACK}:${ingressPort}"`,
         '',
+        ...(keyFile ? ['[worker.invoker]', `request-identity-private-key-pem-file = ${JSON.stringify(keyFile)}`, ''] : []),
       ].join('\n'),
     );
   }

@@ -4,6 +4,7 @@ import { LOOPBACK, waitUntil } from './ports';
 import { ManagedProcess, readLog, spawnManaged } from './processes';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'restate-service.js');
+let started = 0;
 
 export interface ServiceOptions {
   /** Service name. */
@@ -12,6 +13,15 @@ export interface ServiceOptions {
   readonly version: 1 | 2;
   /** The endpoint answers 401 unless every request carries this header with this value. */
   readonly requiredHeader?: { readonly name: string; readonly value: string };
+  /**
+   * Extra environment variables of the service process, e.g. a Lambda function's
+   * `Environment.Variables` from a synthesized template. `RESTATE_IDENTITY_KEYS`
+   * (comma-separated `publickeyv1_...` keys) makes the endpoint verify request signatures
+   * (`withIdentityV1`), as RestateRequestIdentity's wiring does.
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Listen on this port (e.g. to replace a stopped service at the same URI). Default: any free port. */
+  readonly port?: number;
 }
 
 /**
@@ -20,14 +30,16 @@ export interface ServiceOptions {
  */
 export class ServiceProcess {
   public static async start(dir: string, options: ServiceOptions): Promise<ServiceProcess> {
-    const logFile = path.join(dir, `service-${options.name}-v${options.version}-${Date.now()}.log`);
+    const logFile = path.join(dir, `service-${options.name}-v${options.version}-${Date.now()}-${++started}.log`);
     const env: NodeJS.ProcessEnv = {
+      ...options.environment,
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       NODE_ENV: 'production',
       SERVICE_NAME: options.name,
       SERVICE_VERSION: String(options.version),
     };
+    if (options.port !== undefined) env.PORT = String(options.port);
     if (options.requiredHeader) env.REQUIRED_HEADER = `${options.requiredHeader.name}=${options.requiredHeader.value}`;
     const p = spawnManaged(`service ${options.name} v${options.version}`, process.execPath, [FIXTURE], {
       cwd: path.resolve(__dirname, '../../..'),
