@@ -12,6 +12,8 @@ import { DeployerFunction } from './registration/deployer-function';
 import { DeploymentResourceProperties } from './registration/properties';
 import { ServiceRegistration } from './service-registration';
 
+const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 120;
+
 /**
  * Properties of a `ServiceDeployer`.
  */
@@ -233,11 +235,20 @@ export interface HttpRegistrationOptions extends RegistrationOptions {
   readonly allowInsecureHttp?: boolean;
 
   /**
-   * The construct id of the registration, under the deployer.
+   * The construct id of the registration.
    *
    * @default - derived from the URL and the environment
    */
   readonly id?: string;
+
+  /**
+   * The construct the registration is created under. Pass a construct of the stack that
+   * defines the endpoint (or its header secrets) when the deployer lives in another stack, so
+   * that the deployer's stack never depends on the service's stack.
+   *
+   * @default - the deployer
+   */
+  readonly scope?: Construct;
 }
 
 /**
@@ -253,7 +264,8 @@ export class ServiceDeployer extends Construct {
   /** The deployer's execution role. */
   public readonly role: iam.IRole;
 
-  private readonly grantedSecrets = new Set<string>();
+  private readonly secretGrants = new Map<string, iam.Grant>();
+  private warnedAboutVersions = false;
 
   constructor(scope: Construct, id: string, props: ServiceDeployerProps = {}) {
     super(scope, id);
@@ -325,10 +337,18 @@ export class ServiceDeployer extends Construct {
         `ServiceDeployer.register(): '${handler.node.path}' is already registered with ${environment.adminUrl} by this deployer: register each handler once per environment.`,
       );
     }
-    warnIfVersionIsDeletedUnderRetainedDeployment(handler, options.removalPolicy);
+    if (!this.warnedAboutVersions && versionIsDeletedUnderRetainedDeployment(handler, options.removalPolicy)) {
+      // Once per deployer: with hundreds of handlers, one warning says it all.
+      this.warnedAboutVersions = true;
+      Annotations.of(handler).addWarningV2(
+        'restate-cloud-cdk:versionNotRetained',
+        'This version (and possibly others registered with this deployer) is deleted when the code changes, but its Restate deployment is retained and in-flight invocations stay pinned to it: ' +
+          'create versions with currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN } (or register an alias).',
+      );
+    }
 
     const invokerRole = environment.invokerRole;
-    const registration = this.createRegistration(scope, id, environment, options, {
+    const registration = this.createRegistration(scope, id, environment, options, [], {
       LambdaArn: handler.functionArn,
       AssumeRoleArn: invokerRole?.roleArn,
       ConfigurationVersion: configurationVersion,
@@ -363,17 +383,16 @@ export class ServiceDeployer extends Construct {
           'serve the endpoint over https://, or pass allowInsecureHttp: true if you really mean it.',
       );
     }
-    const id = options.id ?? `Http${shortHash(Stack.of(this).resolve(url), Stack.of(this).resolve(environment.adminUrl))}`;
-    if (this.node.tryFindChild(id)) {
+    const scope = options.scope ?? this;
+    const id = options.id ?? `RestateHttp${shortHash(this.node.path, Stack.of(scope).resolve(url), Stack.of(scope).resolve(environment.adminUrl))}`;
+    if (scope.node.tryFindChild(id)) {
       throw new Error(
         `ServiceDeployer.registerHttp(): ${url} is already registered with ${environment.adminUrl} by this deployer (id '${id}'): register each endpoint once per environment, or pass a distinct id.`,
       );
     }
-    const secretHeaders = Object.entries(options.secretHeaders ?? {}).map(([name, secret]) => {
-      this.grantSecret(secret);
-      return { Name: name, SecretArn: secret.secretArn };
-    });
-    return this.createRegistration(this, id, environment, options, {
+    const headerSecrets = Object.values(options.secretHeaders ?? {});
+    const secretHeaders = Object.entries(options.secretHeaders ?? {}).map(([name, secret]) => ({ Name: name, SecretArn: secret.secretArn }));
+    return this.createRegistration(scope, id, environment, options, headerSecrets, {
       Uri: url,
       AdditionalHeaders: options.additionalHeaders,
       SecretHeaders: secretHeaders.length > 0 ? secretHeaders : undefined,
@@ -388,10 +407,10 @@ export class ServiceDeployer extends Construct {
     id: string,
     environment: IRestateEnvironment,
     options: RegistrationOptions,
+    headerSecrets: secretsmanager.ISecret[],
     endpoint: Partial<DeploymentResourceProperties>,
   ): ServiceRegistration {
     const adminUrl = validateAdminUrl(options.adminUrl ?? environment.adminUrl);
-    if (environment.authToken) this.grantSecret(environment.authToken);
     if (options.insecureSkipTlsVerify && environment.requireHttps) {
       Annotations.of(scope).addWarningV2(
         'restate-cloud-cdk:insecureSkipTlsVerify',
@@ -406,10 +425,10 @@ export class ServiceDeployer extends Construct {
     if (removalPolicy !== RemovalPolicy.RETAIN && removalPolicy !== RemovalPolicy.DESTROY) {
       throw new Error(`removalPolicy ${removalPolicy} is not supported for Restate deployments: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY.`);
     }
-    const healthTimeout = (options.healthCheckTimeout ?? Duration.minutes(2)).toSeconds();
+    const healthTimeout = options.healthCheckTimeout?.toSeconds() ?? DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS;
     const stackName = Stack.of(scope).stackName;
     const path = `${scope.node.path}/${id}`;
-    return ServiceRegistration._create(scope, id, this.deployerFunction.functionArn, {
+    const registration = ServiceRegistration._create(scope, id, this.deployerFunction.functionArn, {
       AdminUrl: adminUrl,
       AuthTokenSecretArn: environment.authToken?.secretArn,
       AuthTokenJsonField: environment.authTokenJsonField,
@@ -430,13 +449,39 @@ export class ServiceDeployer extends Construct {
       },
       HealthTimeoutSeconds: String(healthTimeout),
     });
+    for (const secret of environment.authToken ? [environment.authToken, ...headerSecrets] : headerSecrets) {
+      this.grantSecretRead(secret, registration);
+    }
+    return registration;
   }
 
-  private grantSecret(secret: secretsmanager.ISecret): void {
-    const key = secret.node.path;
-    if (this.grantedSecrets.has(key)) return;
-    this.grantedSecrets.add(key);
-    secret.grantRead(this.role);
+  /**
+   * Lets the deployer read `secret` before `registration` is deployed. A secret of another
+   * stack is granted from the registration's stack (through an imported view of the deployer's
+   * role), so the deployer's stack never depends on a service's stack.
+   */
+  private grantSecretRead(secret: secretsmanager.ISecret, registration: ServiceRegistration): void {
+    const deployerStack = Stack.of(this);
+    const registrationStack = Stack.of(registration);
+    const local = registrationStack === deployerStack || Stack.of(secret) === deployerStack;
+    const key = `${local ? '' : registrationStack.node.path}|${secret.node.path}`;
+    // A local grant lands in the role's default policy, which the deployer function (and so
+    // every registration) already depends on; a remote one needs its own ordering.
+    const existing = this.secretGrants.get(key);
+    if (existing) {
+      if (!local) existing.applyBefore(registration);
+      return;
+    }
+    let grantee: iam.IRole = this.role;
+    if (!local) {
+      const id = `RestateDeployerRole${shortHash(this.node.path)}`;
+      grantee =
+        (registrationStack.node.tryFindChild(id) as iam.IRole | undefined) ??
+        iam.Role.fromRoleArn(registrationStack, id, this.role.roleArn, { mutable: true });
+    }
+    const grant = secret.grantRead(grantee);
+    if (!local) grant.applyBefore(registration);
+    this.secretGrants.set(key, grant);
   }
 }
 
@@ -444,17 +489,12 @@ export class ServiceDeployer extends Construct {
  * A version replaced on the next code change is deleted by CloudFormation unless retained,
  * while a RETAINed Restate deployment may still have invocations pinned to it.
  */
-function warnIfVersionIsDeletedUnderRetainedDeployment(handler: lambda.IFunction, removalPolicy: RemovalPolicy | undefined) {
-  if ((removalPolicy ?? RemovalPolicy.RETAIN) !== RemovalPolicy.RETAIN) return;
+function versionIsDeletedUnderRetainedDeployment(handler: lambda.IFunction, removalPolicy: RemovalPolicy | undefined): boolean {
+  if ((removalPolicy ?? RemovalPolicy.RETAIN) !== RemovalPolicy.RETAIN) return false;
   const cfn = handler.node.defaultChild;
-  if (!(cfn instanceof lambda.CfnVersion)) return;
+  if (!(cfn instanceof lambda.CfnVersion)) return false;
   const policy = cfn.cfnOptions.deletionPolicy;
-  if (policy === CfnDeletionPolicy.RETAIN || policy === CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE) return;
-  Annotations.of(handler).addWarningV2(
-    'restate-cloud-cdk:versionNotRetained',
-    'This version is deleted when the code changes, but its Restate deployment is retained and in-flight invocations stay pinned to it: ' +
-      'create it with currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN } (or register an alias).',
-  );
+  return policy !== CfnDeletionPolicy.RETAIN && policy !== CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE;
 }
 
 /** The version or alias name of a qualified handler; undefined when unqualified. */

@@ -1,4 +1,4 @@
-import { CustomResource, Fn } from 'aws-cdk-lib';
+import { CfnResource, Fn, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { DeploymentResourceProperties } from './registration/properties';
 
@@ -23,18 +23,19 @@ export class ServiceRegistration extends Construct {
   /** The names of the services the deployment exposes, comma-separated, resolved at deploy time. */
   public readonly serviceNames: string;
 
-  /** The underlying custom resource. */
-  public readonly resource: CustomResource;
+  /** The underlying `Custom::RestateDeployment` resource. */
+  public readonly resource: CfnResource;
 
   private constructor(scope: Construct, id: string, serviceToken: string, properties: DeploymentResourceProperties) {
     super(scope, id);
-    this.resource = new CustomResource(this, 'Resource', {
-      serviceToken,
-      resourceType: 'Custom::RestateDeployment',
-      properties: stripUndefined(properties),
+    // A plain CfnResource: the CustomResource L2 adds nothing needed here, and costs synth time
+    // that adds up over hundreds of registrations.
+    this.resource = new CfnResource(this, 'Resource', {
+      type: 'Custom::RestateDeployment',
+      properties: { ServiceToken: serviceToken, ...stripUndefined(properties) },
     });
-    this.deploymentId = this.resource.getAttString('DeploymentId');
-    this.serviceNames = this.resource.getAttString('ServiceNames');
+    this.deploymentId = Token.asString(this.resource.getAtt('DeploymentId'));
+    this.serviceNames = Token.asString(this.resource.getAtt('ServiceNames'));
   }
 
   /** The service names as a list, resolved at deploy time. */

@@ -121,7 +121,7 @@ describe('register', () => {
     const template = Template.fromStack(f.stack);
     template.resourceCountIs('Custom::RestateDeployment', 1);
     expect(f.stack.resolve(registration.deploymentId)).toEqual({
-      'Fn::GetAtt': [logicalIdOf(f.stack, registration.resource as any), 'DeploymentId'],
+      'Fn::GetAtt': [f.stack.getLogicalId(registration.resource), 'DeploymentId'],
     });
   });
 

@@ -18,6 +18,8 @@ const DEPLOYMENT_ID = /^dp_[A-Za-z0-9]+$/;
 const REGISTER_TIMEOUT_MS = 120_000;
 const CALL_TIMEOUT_MS = 10_000;
 const LAST_PROBE_MS = 1_000;
+/** Health polls are cheap: a short cap lets a deploy go on soon after the admin API comes up. */
+const HEALTH_BACKOFF_CAP_MS = 2_000;
 /** Deletes are best effort and must never hold up stack deletion or rollback. */
 const DELETE_BUDGET_MS = 20_000;
 
@@ -188,7 +190,7 @@ async function waitForHealth(client: AdminClient, props: DeploymentResourcePrope
     // Leave the last probe a second, so that its answer (not a timeout) is what gets reported.
     const left = wait.remainingMs();
     if (left <= LAST_PROBE_MS) break;
-    await sleep(Math.min(backoffDelay(attempt), left - LAST_PROBE_MS));
+    await sleep(Math.min(backoffDelay(attempt, 250, HEALTH_BACKOFF_CAP_MS), left - LAST_PROBE_MS));
   }
   const waited = Math.round((Date.now() - started) / 1000);
   const last = progress.last ?? 'no answer';
