@@ -36,6 +36,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // The deployer Lambda (src/registration/*.lambda.ts) is bundled into assets/ at build time,
   // so users' synths need neither esbuild nor Docker. The runtime is pinned for stable templates.
+  // test/integration/*.integ.ts are our own jest suites, not CDK integ-runner tests.
+  integrationTestAutoDiscover: false,
+
   lambdaOptions: {
     runtime: awscdk.LambdaRuntime.NODEJS_22_X,
     bundlingOptions: { externals: ['@aws-sdk/*'], sourcemap: false },
@@ -62,7 +65,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       coverageReporters: ['text-summary'],
     },
   },
-  gitignore: ['cdk.out', '.tmp/', 'bench/.work/', 'examples/**/cdk.out'],
+  gitignore: ['cdk.out', '.tmp/', 'bench/.work/', 'examples/**/cdk.out', 'examples/**/dist', 'examples/node_modules'],
   npmignoreEnabled: true,
 });
 
@@ -73,7 +76,7 @@ project.eslint?.addOverride({
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
-project.npmignore?.exclude('/bench/', '/examples/', '/.ci/', '/test/');
+project.npmignore?.exclude('/bench/', '/examples/', '/.ci/', '/test/', '/rosetta/', '/scripts/');
 
 // Integration tests: a real restate-server and real SDK services, in a private network namespace.
 project.addTask('test:integration', {

@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Annotations, CfnDeletionPolicy, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnDeletionPolicy, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -301,6 +301,7 @@ export class ServiceDeployer extends Construct {
     }
     fn.node.addDependency(this.role);
     this.deployerFunction = fn;
+    acknowledgeNagFindings(fn, this.role, props.vpc !== undefined);
   }
 
   /**
@@ -495,6 +496,26 @@ function versionIsDeletedUnderRetainedDeployment(handler: lambda.IFunction, remo
   if (!(cfn instanceof lambda.CfnVersion)) return false;
   const policy = cfn.cfnOptions.deletionPolicy;
   return policy !== CfnDeletionPolicy.RETAIN && policy !== CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE;
+}
+
+/**
+ * Acknowledges the cdk-nag (AwsSolutions) findings on what the deployer creates, so that users
+ * who run cdk-nag need not. Plain construct metadata (`Validations`, in aws-cdk-lib): the library
+ * does not depend on cdk-nag. Rule ids whose finding contains more than one '::' cannot go
+ * through `Validations.acknowledge()` (it rejects them), so they are written as metadata directly.
+ */
+function acknowledgeNagFindings(fn: lambda.Function, role: iam.IRole, inVpc: boolean): void {
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason:
+      'The deployer runtime is pinned by restate-cloud-cdk for stable templates and moves to newer Node.js runtimes with library releases; the function runs only during deployments.',
+  });
+  if (inVpc) {
+    role.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]':
+        'AWS-managed policy with exactly the network-interface permissions a Lambda function in a VPC needs (ec2:CreateNetworkInterface and friends, which support no resource-level scoping).',
+    });
+  }
 }
 
 /** The version or alias name of a qualified handler; undefined when unqualified. */

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { RemovalPolicyName } from './config';
@@ -110,7 +110,15 @@ export function localProblems(): string[] {
 /** `cdk synth` into the run's directory, then checks the assembly against the contract. */
 export async function synthExample(p: ExampleParameters): Promise<Assembly> {
   const dir = path.join(p.workDir, 'cdk.out');
-  await runCdk(['synth', '--quiet', '--output', dir, ...contextArgs(p)], p);
+  // The example's committed handler is a placeholder: deploy the real Greeter service, bundled.
+  const handlerDir = path.join(p.workDir, 'greeter');
+  execFileSync(
+    'npx',
+    ['esbuild', path.join(REPO_ROOT, 'examples', 'lambda', 'service', 'greeter.ts'), '--bundle', '--minify', '--platform=node', '--format=esm',
+      `--outfile=${path.join(handlerDir, 'index.mjs')}`, '--log-level=warning'],
+    { cwd: REPO_ROOT, stdio: 'inherit' },
+  );
+  await runCdk(['synth', '--quiet', '--output', dir, ...contextArgs(p), '--context', `handlerDir=${handlerDir}`], p);
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
     artifacts?: Record<string, { type: string; properties?: { stackName?: string; templateFile?: string } }>;
   };

@@ -254,6 +254,8 @@ async function checkResourcesGone(
     const lookedUp = ['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::Logs::LogGroup'];
     for (const kept of assembly.retained) {
       if (lookedUp.includes(kept.type) && resources.some((r) => r.logicalId === kept.logicalId)) continue;
+      // A retained version goes with its function, which was confirmed absent above.
+      if (kept.type === 'AWS::Lambda::Version') continue;
       remaining.push(`${kept.logicalId} (${kept.type}, kept by DeletionPolicy ${kept.deletionPolicy})`);
     }
     if (remaining.length > 0) throw new Error(`left behind: ${remaining.join('; ')}`);
