@@ -427,8 +427,11 @@ export class ServiceDeployer extends Construct {
       throw new Error(`removalPolicy ${removalPolicy} is not supported for Restate deployments: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY.`);
     }
     const healthTimeout = options.healthCheckTimeout?.toSeconds() ?? DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS;
-    const stackName = Stack.of(scope).stackName;
+    const stack = Stack.of(scope);
+    const stackName = stack.stackName;
     const path = `${scope.node.path}/${id}`;
+    // Unique per account and region: the stack's name, then the path inside the stack.
+    const owner = `${stackName}/${path.slice(stack.node.path.length).replace(/^\//, '')}`;
     const registration = ServiceRegistration._create(scope, id, this.deployerFunction.functionArn, {
       AdminUrl: adminUrl,
       AuthTokenSecretArn: environment.authToken?.secretArn,
@@ -442,7 +445,7 @@ export class ServiceDeployer extends Construct {
       RemovalPolicy: removalPolicy === RemovalPolicy.DESTROY ? 'destroy' : 'retain',
       PruneDrained: String(options.pruneDrainedDeployments ?? false),
       RevisionHistoryLimit: String(revisionHistoryLimit ?? 0),
-      Owner: `${stackName}/${path}`,
+      Owner: owner,
       Metadata: {
         ...options.metadata,
         'restate-cloud-cdk.stack': stackName,
