@@ -7,8 +7,8 @@
 #
 # Builds the library first (deployer bundle + jsii compile) when lib/ or the deployer asset is
 # missing or older than src/. The examples import 'restate-cloud-cdk'; in this repository that
-# name resolves to the repository itself through the link examples/node_modules/restate-cloud-cdk
-# (-> ../..), which this script (re)creates.
+# name resolves to this repository's compiled library through examples/node_modules/restate-cloud-cdk,
+# which this script (re)creates with scripts/link-library.sh.
 set -euo pipefail
 
 examples_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -48,12 +48,7 @@ build_library_if_needed() {
 }
 
 link_library() {
-  mkdir -p "$examples_dir/node_modules"
-  local link="$examples_dir/node_modules/restate-cloud-cdk"
-  if [ "$(readlink "$link" 2>/dev/null || true)" != "../.." ]; then
-    rm -rf "$link"
-    ln -s ../.. "$link"
-  fi
+  bash "$root/scripts/link-library.sh" "$examples_dir"
 }
 
 # --- validation report: it exists (a validation plugin, cdk-nag, ran) and lists no failure ----

@@ -46,12 +46,8 @@ mkdir -p "$work/assembly" "$work/compile/node_modules" "$work/translations"
 
 # Snippets import 'restate-cloud-cdk': resolve it to this repository, from the compile directory
 # (README snippets) and from examples/ (example apps compile in their own directories).
-ln -s "$root" "$work/compile/node_modules/restate-cloud-cdk"
-mkdir -p examples/node_modules
-[ "$(readlink examples/node_modules/restate-cloud-cdk 2>/dev/null || true)" = "../.." ] || {
-  rm -rf examples/node_modules/restate-cloud-cdk
-  ln -s ../.. examples/node_modules/restate-cloud-cdk
-}
+bash "$root/scripts/link-library.sh" "$work/compile"
+bash "$root/scripts/link-library.sh" "$root/examples"
 
 # --- 1. rosetta ----------------------------------------------------------------------------------
 # A copy of the assembly whose README also includes every example app as a literate snippet
