@@ -439,19 +439,18 @@ export class ServiceDeployer extends Construct {
       InsecureSkipTlsVerify: options.insecureSkipTlsVerify ? 'true' : undefined,
       ...endpoint,
       ExpectedServices: options.expectedServices,
-      Private: String(options.private ?? false),
+      // Defaults are left out (the deployer applies them), except force and breaking, which
+      // the template states as the deployer sends them: explicitly.
+      Private: options.private ? 'true' : undefined,
       Force: String(options.force ?? false),
       Breaking: String(options.breaking ?? false),
       RemovalPolicy: removalPolicy === RemovalPolicy.DESTROY ? 'destroy' : 'retain',
-      PruneDrained: String(options.pruneDrainedDeployments ?? false),
-      RevisionHistoryLimit: String(revisionHistoryLimit ?? 0),
+      PruneDrained: options.pruneDrainedDeployments ? 'true' : undefined,
+      RevisionHistoryLimit: options.pruneDrainedDeployments ? String(revisionHistoryLimit ?? 0) : undefined,
+      // The deployer records it, with the stack name, as deployment metadata.
       Owner: owner,
-      Metadata: {
-        ...options.metadata,
-        'restate-cloud-cdk.stack': stackName,
-        'restate-cloud-cdk.construct': path,
-      },
-      HealthTimeoutSeconds: String(healthTimeout),
+      Metadata: options.metadata,
+      HealthTimeoutSeconds: healthTimeout === DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS ? undefined : String(healthTimeout),
     });
     for (const secret of environment.authToken ? [environment.authToken, ...headerSecrets] : headerSecrets) {
       this.grantSecretRead(secret, registration);

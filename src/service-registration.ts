@@ -17,12 +17,6 @@ export class ServiceRegistration extends Construct {
     return new ServiceRegistration(scope, id, serviceToken, properties);
   }
 
-  /** The Restate deployment id, e.g. `dp_11pXug0mWsff2NOoRBZbOcV`, resolved at deploy time. */
-  public readonly deploymentId: string;
-
-  /** The names of the services the deployment exposes, comma-separated, resolved at deploy time. */
-  public readonly serviceNames: string;
-
   /** The underlying `Custom::RestateDeployment` resource. */
   public readonly resource: CfnResource;
 
@@ -34,8 +28,17 @@ export class ServiceRegistration extends Construct {
       type: 'Custom::RestateDeployment',
       properties: { ServiceToken: serviceToken, ...stripUndefined(properties) },
     });
-    this.deploymentId = Token.asString(this.resource.getAtt('DeploymentId'));
-    this.serviceNames = Token.asString(this.resource.getAtt('ServiceNames'));
+  }
+
+  /** The Restate deployment id, e.g. `dp_11pXug0mWsff2NOoRBZbOcV`, resolved at deploy time. */
+  public get deploymentId(): string {
+    // Made on first use: hundreds of registrations need not each mint unused tokens.
+    return Token.asString(this.resource.getAtt('DeploymentId'));
+  }
+
+  /** The names of the services the deployment exposes, comma-separated, resolved at deploy time. */
+  public get serviceNames(): string {
+    return Token.asString(this.resource.getAtt('ServiceNames'));
   }
 
   /** The service names as a list, resolved at deploy time. */

@@ -145,13 +145,14 @@ describe('register', () => {
       AssumeRoleArn: { 'Fn::GetAtt': [invokerRoleId, 'Arn'] },
       Force: 'false',
       Breaking: 'false',
-      Private: 'false',
       RemovalPolicy: 'retain',
-      Metadata: {
-        'restate-cloud-cdk.stack': 'Stack',
-        'restate-cloud-cdk.construct': registration.node.path,
-      },
+      // The deployer records the stack name and the construct path from Owner.
+      Owner: `Stack/${registration.node.path.replace(/^Stack\//, '')}`,
     });
+    // Defaults are left to the deployer.
+    for (const key of ['Private', 'PruneDrained', 'RevisionHistoryLimit', 'HealthTimeoutSeconds', 'Metadata']) {
+      expect(resource.Properties).not.toHaveProperty(key);
+    }
     expect(resource.Properties.Uri).toBeUndefined();
     expect(resource.Properties.ConfigurationVersion).toBeUndefined();
   });
@@ -177,7 +178,7 @@ describe('register', () => {
       PruneDrained: 'true',
       RevisionHistoryLimit: '2',
       ExpectedServices: ['Greeter'],
-      Metadata: { 'team': 'payments', 'restate-cloud-cdk.stack': 'Stack' },
+      Metadata: { team: 'payments' },
     });
   });
 

@@ -2,7 +2,7 @@ import { AdminApiError, AdminClient, RegisterRequest, TransportError } from './a
 import { backoffDelay, Deadline, sleep } from './backoff';
 import { CfnResult } from './cfn-response';
 import { log } from './log';
-import { DeploymentResourceProperties, OWNER_METADATA_KEY } from './properties';
+import { DeploymentResourceProperties, deploymentMetadata, OWNER_METADATA_KEY } from './properties';
 import { readSecret, SecretError } from './secrets';
 
 /** A failure whose message is the whole reason CloudFormation shows. */
@@ -55,7 +55,7 @@ export async function registerDeployment(
     ...(props.Uri && props.UseHttp11 !== undefined ? { use_http_11: bool(props.UseHttp11) } : {}),
     force: bool(props.Force),
     breaking: bool(props.Breaking),
-    metadata: { ...props.Metadata, ...(props.Owner ? { [OWNER_METADATA_KEY]: props.Owner } : {}) },
+    metadata: deploymentMetadata(props),
   };
   progress.phase = `registering ${endpoint} at ${client.adminUrl}/deployments`;
   log('registering', { endpoint, adminUrl: client.adminUrl, force: request.force, breaking: request.breaking });

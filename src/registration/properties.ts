@@ -61,7 +61,23 @@ export interface DeploymentResourceData {
   readonly ServiceNames: string;
 }
 
-/** Metadata keys the deployer writes on every deployment it registers. */
+/**
+ * Metadata keys the deployer writes on every deployment it registers: the owner (stack name
+ * and construct path, which pruning matches on), the stack name, and the construct path.
+ */
 export const OWNER_METADATA_KEY = 'restate-cloud-cdk.owner';
 export const STACK_METADATA_KEY = 'restate-cloud-cdk.stack';
 export const CONSTRUCT_METADATA_KEY = 'restate-cloud-cdk.construct';
+
+/** The metadata recorded on a deployment: the user's, then ownership from `Owner`. */
+export function deploymentMetadata(props: DeploymentResourceProperties): Record<string, string> {
+  const metadata: Record<string, string> = { ...props.Metadata };
+  if (props.Owner) {
+    // Owner is `<stack name>/<construct path inside the stack>`; stack names have no '/'.
+    const slash = props.Owner.indexOf('/');
+    metadata[OWNER_METADATA_KEY] = props.Owner;
+    metadata[STACK_METADATA_KEY] = slash < 0 ? props.Owner : props.Owner.slice(0, slash);
+    if (slash >= 0) metadata[CONSTRUCT_METADATA_KEY] = props.Owner.slice(slash + 1);
+  }
+  return metadata;
+}

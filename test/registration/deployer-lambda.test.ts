@@ -38,7 +38,7 @@ function props(extra: Partial<DeploymentResourceProperties> = {}): DeploymentRes
     PruneDrained: 'false',
     RevisionHistoryLimit: '0',
     Owner: 'App/Stack/Handler/CurrentVersion/RestateRegistrationABCD1234',
-    Metadata: { 'restate-cloud-cdk.stack': 'App', 'restate-cloud-cdk.construct': 'App/Handler' },
+    Metadata: { team: 'payments' },
     HealthTimeoutSeconds: '10',
     ...extra,
   };
@@ -116,9 +116,10 @@ describe('Create of a Lambda deployment', () => {
         force: false,
         breaking: false,
         metadata: {
-          'restate-cloud-cdk.stack': 'App',
-          'restate-cloud-cdk.construct': 'App/Handler',
+          'team': 'payments',
           'restate-cloud-cdk.owner': 'App/Stack/Handler/CurrentVersion/RestateRegistrationABCD1234',
+          'restate-cloud-cdk.stack': 'App',
+          'restate-cloud-cdk.construct': 'Stack/Handler/CurrentVersion/RestateRegistrationABCD1234',
         },
       },
     ]);
