@@ -357,7 +357,8 @@ export class ServiceDeployer extends Construct {
     if (invokerRole && options.grantInvoke !== false) {
       // Discovery invokes the handler through the role: the grant must exist first.
       const permission = grantInvokeViaResourcePolicy(invokerRole, invokerRole, handler);
-      registration.node.addDependency(permission);
+      // Resource to resource: cheaper at synth than a construct-level dependency, per handler.
+      registration.resource.addDependency(permission);
     }
     return registration;
   }
