@@ -61,18 +61,7 @@ else
   step "registration latency (real restate-server, private network namespace)"
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/restate-bench.XXXXXX")
   tls="$tmp/tls"
-  mkdir -p "$tls"
-  (
-    cd "$tls"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-      -keyout ca.key -out ca.pem -subj "/CN=restate-cloud-cdk bench CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-      -keyout server.key -out server.csr -subj "/CN=127.0.0.1"
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' > server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
-      -days 1 -extfile server.ext -out server.pem
-  ) >"$tls/openssl.log" 2>&1 || { cat "$tls/openssl.log" >&2; exit 1; }
+  bash "$(dirname "${BASH_SOURCE[0]}")/../test/integration/make-tls.sh" "$tls"
   set +e
   (
     unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SECRETS_MANAGER \
