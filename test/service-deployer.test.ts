@@ -399,3 +399,34 @@ describe('deployer permissions', () => {
     }
   });
 });
+
+describe('registrations from another stack than the deployer', () => {
+  test("a secret header of the service's stack is granted from that stack, before the registration", () => {
+    const app = new App();
+    const platform = new Stack(app, 'Platform');
+    const apiKey = secretsmanager.Secret.fromSecretCompleteArn(platform, 'ApiKey', API_KEY_ARN);
+    const env = new RestateCloudEnvironment(platform, 'Env', { environmentId: ENV_ID, apiKey });
+    const deployer = new ServiceDeployer(platform, 'Deployer');
+    const service = new Stack(app, 'Service');
+    const token = new secretsmanager.Secret(service, 'EndpointToken');
+    deployer.registerHttp('https://orders.example.com/restate', env, { scope: service, secretHeaders: { 'x-token': token } });
+    app.synth();
+
+    const serviceTemplate = Template.fromStack(service);
+    const policies = serviceTemplate.findResources('AWS::IAM::Policy');
+    expect(Object.keys(policies)).toHaveLength(1);
+    const [policyId, policy] = Object.entries(policies)[0] as [string, any];
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: service.getLogicalId(token.node.defaultChild as any) },
+      }),
+    ]);
+    const registration = Object.values(serviceTemplate.findResources('Custom::RestateDeployment'))[0] as any;
+    expect(registration.DependsOn).toContain(policyId);
+    // The platform stack knows nothing of the service stack.
+    expect(JSON.stringify(Template.fromStack(platform).toJSON())).not.toContain('Fn::ImportValue');
+    expect(platform.dependencies).toEqual([]);
+    expect(service.dependencies).toEqual([platform]);
+  });
+});
