@@ -12,7 +12,6 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { normalize } from './harness/admin-api';
 import { CloudFormationInvocation } from './harness/cloudformation';
-import { httpRequest } from './harness/http';
 import { IntegrationEnvironment } from './harness/integration-environment';
 import { leakedSecrets } from './harness/output-capture';
 import { freePort, LOOPBACK, waitUntil } from './harness/ports';
@@ -271,7 +270,7 @@ describe('pruning drained deployments (PruneDrained, RevisionHistoryLimit)', () 
     const invocationId = (JSON.parse(send.body) as { invocationId: string }).invocationId;
     let last: unknown;
     await waitUntil(`invocation ${invocationId} to be pinned to ${ids[2]} and in flight`, async () => {
-      const rows = await queryRows(`SELECT status, pinned_deployment_id FROM sys_invocation_status WHERE id = '${invocationId}'`);
+      const rows = await env.admin.query(`SELECT status, pinned_deployment_id FROM sys_invocation_status WHERE id = '${invocationId}'`);
       last = rows;
       return rows.length === 1 && rows[0].pinned_deployment_id === ids[2] && rows[0].status !== 'completed';
     }, { timeoutMs: 20_000, intervalMs: 200 }).catch((e: Error) => {
@@ -566,12 +565,6 @@ describe('secrets', () => {
     expect(logs).not.toMatch(/X-Amz-Signature=[0-9a-f]{64}/);
   });
 });
-
-async function queryRows(sql: string): Promise<Array<Record<string, unknown>>> {
-  const res = await httpRequest('POST', `${env.server.adminUrl}/query`, { body: { query: sql } });
-  if (res.status !== 200) throw new Error(`query failed: ${res.status} ${res.body}`);
-  return (JSON.parse(res.body) as { rows: Array<Record<string, unknown>> }).rows;
-}
 
 /** A line in the test output (console is captured for the leak check). */
 function note(text: string): void {

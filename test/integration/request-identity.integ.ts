@@ -231,7 +231,7 @@ describe('request identity (the server signs requests; services verify with the 
     await waitUntil(
       `invocation ${invocationId} to fail with 401`,
       async () => {
-        rows = await queryRows(`SELECT status, retry_count, last_failure FROM sys_invocation WHERE id = '${invocationId}'`);
+        rows = await env.admin.query(`SELECT status, retry_count, last_failure FROM sys_invocation WHERE id = '${invocationId}'`);
         return rows.length === 1 && /401|unauthori[sz]ed/i.test(String(rows[0].last_failure ?? ''));
       },
       { timeoutMs: 30_000, intervalMs: 250 },
@@ -283,12 +283,6 @@ function walk(dir: string): string[] {
     const p = path.join(dir, e.name);
     return e.isDirectory() ? walk(p) : e.isFile() ? [p] : [];
   });
-}
-
-async function queryRows(sql: string): Promise<Array<Record<string, unknown>>> {
-  const res = await httpRequest('POST', `${env.server.adminUrl}/query`, { body: { query: sql } });
-  if (res.status !== 200) throw new Error(`query failed: ${res.status} ${res.body}`);
-  return (JSON.parse(res.body) as { rows: Array<Record<string, unknown>> }).rows;
 }
 
 /** A line in the test output (console is captured for the leak check). */

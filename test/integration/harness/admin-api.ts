@@ -52,6 +52,12 @@ export class AdminApi {
   }
 
   /** Calls `<service>/<handler>` through the ingress with a JSON body. */
+  /** Rows of a SQL query over the `sys_*` tables. */
+  public async query(sql: string): Promise<Array<Record<string, unknown>>> {
+    const res = await this.ok('POST', '/query', { query: sql });
+    return (JSON.parse(res.body) as { rows: Array<Record<string, unknown>> }).rows;
+  }
+
   public async invoke(service: string, handler: string, input: unknown): Promise<HttpResult> {
     return httpRequest('POST', `${this.ingressUrl}/${service}/${handler}`, { body: JSON.stringify(input), timeoutMs: 30_000 });
   }
