@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { protocolOf } from './url';
 
 /**
  * A Restate environment that services can be registered with: Restate Cloud, self-hosted or local.
@@ -122,13 +123,8 @@ export class RestateEnvironment {
 /** @internal */
 export function validateAdminUrl(adminUrl: string): string {
   if (Token.isUnresolved(adminUrl)) return adminUrl;
-  let url: URL | undefined;
-  try {
-    url = new URL(adminUrl);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+  const protocol = protocolOf(adminUrl);
+  if (protocol !== 'http:' && protocol !== 'https:') {
     throw new Error(
       `invalid Restate admin URL ${JSON.stringify(adminUrl)}: expected an absolute http(s) URL such as 'https://restate.example.com:9070'.`,
     );

@@ -11,6 +11,7 @@ import { grantInvokeViaResourcePolicy } from './grant-invoke';
 import { DeployerFunction } from './registration/deployer-function';
 import { DeploymentResourceProperties } from './registration/properties';
 import { ServiceRegistration } from './service-registration';
+import { protocolOf } from './url';
 
 const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 120;
 
@@ -367,16 +368,10 @@ export class ServiceDeployer extends Construct {
    * Registers an HTTP(S) endpoint, e.g. a service behind a load balancer, with `environment`.
    */
   public registerHttp(url: string, environment: IRestateEnvironment, options: HttpRegistrationOptions = {}): ServiceRegistration {
-    let protocol: string | undefined;
-    if (!Token.isUnresolved(url)) {
-      try {
-        protocol = new URL(url).protocol;
-      } catch {
-        protocol = undefined;
-      }
-      if (protocol !== 'http:' && protocol !== 'https:') {
-        throw new Error(`ServiceDeployer.registerHttp(): invalid endpoint URL ${JSON.stringify(url)}: expected an absolute http(s) URL such as 'https://services.example.com'.`);
-      }
+    // A token URL is checked by the deployer at deploy time.
+    const protocol = Token.isUnresolved(url) ? undefined : protocolOf(url);
+    if (!Token.isUnresolved(url) && protocol !== 'http:' && protocol !== 'https:') {
+      throw new Error(`ServiceDeployer.registerHttp(): invalid endpoint URL ${JSON.stringify(url)}: expected an absolute http(s) URL such as 'https://services.example.com'.`);
     }
     const requireHttps = environment.requireHttps === true && options.allowInsecureHttp !== true;
     if (requireHttps && protocol === 'http:') {

@@ -4,6 +4,7 @@ import { CfnResult } from './cfn-response';
 import { log } from './log';
 import { DeploymentResourceProperties, deploymentMetadata, OWNER_METADATA_KEY } from './properties';
 import { readSecret, SecretError } from './secrets';
+import { protocolOf } from '../url';
 
 /** A failure whose message is the whole reason CloudFormation shows. */
 export class DeployError extends Error {}
@@ -289,14 +290,6 @@ async function removeQuietly(client: AdminClient, deploymentId: string, deadline
     await client.deleteDeployment(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
   } catch (e) {
     log('could not remove rejected deployment', { deploymentId, error: message(e) });
-  }
-}
-
-function protocolOf(uri: string): string | undefined {
-  try {
-    return new URL(uri).protocol;
-  } catch {
-    return undefined;
   }
 }
 
