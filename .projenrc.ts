@@ -47,6 +47,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   devDeps: [
     'aws-cdk@2.1148.1',
+    '@aws-sdk/client-lambda@^3',
     '@aws-sdk/client-secrets-manager@^3',
     '@aws-sdk/client-sts@^3',
     '@types/aws-lambda',
@@ -62,6 +63,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testPathIgnorePatterns: ['/node_modules/', '/test/integration/', '/bench/', '/examples/'],
+      setupFiles: ['<rootDir>/test/support/offline-aws.ts'],
       coverageReporters: ['text-summary'],
     },
   },

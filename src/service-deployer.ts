@@ -1,13 +1,14 @@
 import * as crypto from 'crypto';
-import { Annotations, CfnDeletionPolicy, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnDeletionPolicy, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { IRestateEnvironment, validateAdminUrl } from './environment';
 import { grantInvokeViaResourcePolicy } from './grant-invoke';
+import { InvokeGrant } from './invoke-grant';
 import { DeployerFunction } from './registration/deployer-function';
 import { DeploymentResourceProperties } from './registration/properties';
 import { ServiceRegistration } from './service-registration';
@@ -79,11 +80,20 @@ export interface ServiceDeployerProps {
 
   /**
    * The deployer's execution role. When given, the deployer still adds what it needs (read
-   * the environments' secrets, write its logs) to it.
+   * the environments' secrets, write its logs, keep invoke grants for the invoker roles) to it.
    *
-   * @default - a role that may write the deployer's own logs and read the secrets it is given
+   * @default - a role that may write the deployer's own logs, read the secrets it is given and
+   * keep invoke grants for the invoker roles (see `invokeGrant`)
    */
   readonly role?: iam.IRole;
+
+  /**
+   * How Lambda handlers registered by this deployer are made invokable by the environment's
+   * invoker role, unless a registration says otherwise.
+   *
+   * @default InvokeGrant.DEPLOYER
+   */
+  readonly invokeGrant?: InvokeGrant;
 
   /**
    * Memory of the deployer function, in MiB.
@@ -194,11 +204,12 @@ export interface RegistrationOptions {
  */
 export interface LambdaRegistrationOptions extends RegistrationOptions {
   /**
-   * Grant `lambda:InvokeFunction` on the handler to the environment's invoker role.
+   * How the environment's invoker role is given `lambda:InvokeFunction` on exactly this
+   * handler. Ignored for environments without an invoker role.
    *
-   * @default true
+   * @default - the deployer's `invokeGrant`, which defaults to InvokeGrant.DEPLOYER
    */
-  readonly grantInvoke?: boolean;
+  readonly invokeGrant?: InvokeGrant;
 }
 
 /**
@@ -265,11 +276,13 @@ export class ServiceDeployer extends Construct {
   /** The deployer's execution role. */
   public readonly role: iam.IRole;
 
-  private readonly secretGrants = new Map<string, iam.Grant>();
+  private readonly invokeGrant: InvokeGrant;
+  private readonly deployerGrants = new Map<string, iam.Grant>();
   private warnedAboutVersions = false;
 
   constructor(scope: Construct, id: string, props: ServiceDeployerProps = {}) {
     super(scope, id);
+    this.invokeGrant = props.invokeGrant ?? InvokeGrant.DEPLOYER;
     const logGroup =
       props.logGroup ??
       new logs.LogGroup(this, 'LogGroup', {
@@ -309,7 +322,7 @@ export class ServiceDeployer extends Construct {
    * Registers a Lambda handler, a function version or alias, with `environment`.
    *
    * The environment's invoker role (if any) is granted `lambda:InvokeFunction` on exactly
-   * this handler, unless `grantInvoke` is false.
+   * this handler, as `invokeGrant` says.
    */
   public register(
     handler: lambda.IFunction,
@@ -350,12 +363,16 @@ export class ServiceDeployer extends Construct {
     }
 
     const invokerRole = environment.invokerRole;
+    const invokeGrant = invokerRole ? (options.invokeGrant ?? this.invokeGrant) : InvokeGrant.NONE;
     const registration = this.createRegistration(scope, id, environment, options, [], {
       LambdaArn: handler.functionArn,
       AssumeRoleArn: invokerRole?.roleArn,
+      GrantInvoke: invokeGrant === InvokeGrant.DEPLOYER ? 'true' : undefined,
       ConfigurationVersion: configurationVersion,
     });
-    if (invokerRole && options.grantInvoke !== false) {
+    if (invokerRole && invokeGrant === InvokeGrant.DEPLOYER) {
+      this.allowInvokeGrants(invokerRole, registration);
+    } else if (invokerRole && invokeGrant === InvokeGrant.TEMPLATE) {
       // Discovery invokes the handler through the role: the grant must exist first.
       const permission = grantInvokeViaResourcePolicy(invokerRole, invokerRole, handler);
       // Resource to resource: cheaper at synth than a construct-level dependency, per handler.
@@ -455,18 +472,45 @@ export class ServiceDeployer extends Construct {
   }
 
   /**
-   * Lets the deployer read `secret` before `registration` is deployed. A secret of another
-   * stack is granted from the registration's stack (through an imported view of the deployer's
-   * role), so the deployer's stack never depends on a service's stack.
+   * Lets the deployer read `secret` before `registration` is deployed.
    */
   private grantSecretRead(secret: secretsmanager.ISecret, registration: ServiceRegistration): void {
+    this.grantBefore(`secret|${secret.node.path}`, secret, registration, (grantee) => secret.grantRead(grantee));
+  }
+
+  /**
+   * Lets the deployer add and remove resource-policy statements whose principal is
+   * `invokerRole` (and no other), on functions of its account and region, before
+   * `registration` is deployed. One statement per invoker role, however many handlers.
+   */
+  private allowInvokeGrants(invokerRole: iam.IRole, registration: ServiceRegistration): void {
+    this.grantBefore(`invoke|${invokerRole.node.path}`, invokerRole, registration, (grantee) => {
+      const stack = Stack.of(this);
+      const functions = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      acknowledgeFunctionWildcard(grantee, stack);
+      return iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['lambda:AddPermission', 'lambda:RemovePermission'],
+        resourceArns: [functions],
+        conditions: { StringEquals: { 'lambda:Principal': invokerRole.roleArn } },
+      });
+    });
+  }
+
+  /**
+   * Makes one grant to the deployer's role, in place before `registration` is deployed. When
+   * the registration and what is granted (`resource`) both live outside the deployer's stack,
+   * the grant is made from the registration's stack (through an imported view of the role),
+   * so that the deployer's stack never depends on a service's stack.
+   */
+  private grantBefore(key: string, resource: IConstruct, registration: ServiceRegistration, grant: (grantee: iam.IRole) => iam.Grant): void {
     const deployerStack = Stack.of(this);
     const registrationStack = Stack.of(registration);
-    const local = registrationStack === deployerStack || Stack.of(secret) === deployerStack;
-    const key = `${local ? '' : registrationStack.node.path}|${secret.node.path}`;
+    const local = registrationStack === deployerStack || Stack.of(resource) === deployerStack;
+    const fullKey = `${local ? '' : registrationStack.node.path}|${key}`;
     // A local grant lands in the role's default policy, which the deployer function (and so
     // every registration) already depends on; a remote one needs its own ordering.
-    const existing = this.secretGrants.get(key);
+    const existing = this.deployerGrants.get(fullKey);
     if (existing) {
       if (!local) existing.applyBefore(registration);
       return;
@@ -478,9 +522,9 @@ export class ServiceDeployer extends Construct {
         (registrationStack.node.tryFindChild(id) as iam.IRole | undefined) ??
         iam.Role.fromRoleArn(registrationStack, id, this.role.roleArn, { mutable: true });
     }
-    const grant = secret.grantRead(grantee);
-    if (!local) grant.applyBefore(registration);
-    this.secretGrants.set(key, grant);
+    const made = grant(grantee);
+    if (!local) made.applyBefore(registration);
+    this.deployerGrants.set(fullKey, made);
   }
 }
 
@@ -514,6 +558,21 @@ function acknowledgeNagFindings(fn: lambda.Function, role: iam.IRole, inVpc: boo
         'AWS-managed policy with exactly the network-interface permissions a Lambda function in a VPC needs (ec2:CreateNetworkInterface and friends, which support no resource-level scoping).',
     });
   }
+}
+
+/**
+ * The deployer's invoke-grant statement names every function of its account and region (the
+ * handlers are not known to it in advance), limited by `lambda:Principal` to the invoker role.
+ */
+function acknowledgeFunctionWildcard(grantee: iam.IRole, stack: Stack): void {
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  const rule = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${account}:function:*]`;
+  if (grantee.node.metadata.some((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && rule in (m.data ?? {}))) return;
+  grantee.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {
+    [rule]:
+      'The deployer adds and removes the invoker role\'s invoke statement on each handler it registers, which it learns only at deploy time; the condition lambda:Principal limits it to statements for the invoker role.',
+  });
 }
 
 /** The version or alias name of a qualified handler; undefined when unqualified. */

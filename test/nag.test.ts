@@ -37,3 +37,18 @@ test('the deployer and invoker role raise no unacknowledged AwsSolutions finding
 test('in a VPC, the managed ENI policy is acknowledged too', () => {
   expect(findings(true)).toEqual([]);
 });
+
+test("environment, deployer and handler in three stacks: the grant made from the handler's stack is acknowledged there", () => {
+  const app = new App();
+  const platform = new Stack(app, 'Platform');
+  const environment = new RestateCloudEnvironment(platform, 'Restate', {
+    environmentId: 'env_201hy10cd3h6426jy80tb32n6en',
+    apiKey: secretsmanager.Secret.fromSecretNameV2(platform, 'ApiKey', 'restate/api-key'),
+  });
+  const deployer = new ServiceDeployer(new Stack(app, 'Deployers'), 'Deployer');
+  const service = new Stack(app, 'Service');
+  deployer.register(lambda.Version.fromVersionArn(service, 'Greeter', 'arn:aws:lambda:us-east-1:123456789012:function:greeter:3'), environment);
+  app.synth();
+  const report = new AwsSolutionsChecks().validateScope(app);
+  expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+});

@@ -21,6 +21,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import {
+  InvokeGrant,
   IRestateEnvironment,
   RestateCloudEnvironment,
   RestateCloudInvokerRole,
@@ -28,7 +29,7 @@ import {
   RestateRequestIdentity,
   ServiceDeployer,
 } from '../src';
-import { RecordingServer, secretsManagerRoute } from './registration/fakes';
+import { RecordingServer, secretsManagerRoute, useFakeAwsCredentials } from './registration/fakes';
 import { handler } from '../src/registration/deployer.lambda';
 
 const ACCOUNT = '111111111111';
@@ -116,6 +117,7 @@ function resolveLikeCloudFormation(value: unknown, refs: Record<string, string>)
 let secrets: RecordingServer;
 let cfn: RecordingServer;
 let admin: RecordingServer;
+let lambdaApi: RecordingServer;
 let output: string[];
 
 beforeAll(async () => {
@@ -128,15 +130,15 @@ beforeAll(async () => {
         ? { status: 201, body: { id: 'dp_11pXug0mWsff2NOoRBZbOcV', services: [{ name: 'Greeter', revision: 1, public: true }] } }
         : undefined,
   );
+  // AddPermission: the deployer's invoke grant (InvokeGrant.DEPLOYER).
+  lambdaApi = await RecordingServer.start((req) => (req.method === 'POST' && req.path.endsWith('/policy') ? { status: 201, body: { Statement: '{}' } } : undefined));
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
-  process.env.AWS_ACCESS_KEY_ID = 'test';
-  process.env.AWS_SECRET_ACCESS_KEY = 'test';
-  process.env.AWS_REGION = REGION;
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  process.env.AWS_ENDPOINT_URL_LAMBDA = lambdaApi.url;
+  useFakeAwsCredentials(REGION);
 });
 
 afterAll(async () => {
-  await Promise.all([secrets?.stop(), cfn?.stop(), admin?.stop()]);
+  await Promise.all([secrets?.stop(), cfn?.stop(), admin?.stop(), lambdaApi?.stop()]);
 });
 
 beforeEach(() => {
@@ -336,6 +338,10 @@ describe('secret hygiene: known secret values never reach cdk.out', () => {
     expect(new Set(secrets.requests.map((r) => r.body.SecretId))).toEqual(
       new Set([API_KEY_ARN, partialArn(SELF_HOSTED_TOKEN_NAME), HEADER_ARN, partialArn(HEADER_NAME), generatedArn]),
     );
+    // The Lambda handler's grant went to Lambda, naming the version and the invoker role only.
+    expect(lambdaApi.requests.map((r) => [r.method, decodeURIComponent(r.path), r.body.Principal])).toEqual([
+      ['POST', `/2015-03-31/functions/arn:aws:lambda:${REGION}:${ACCOUNT}:function:Greeter:1/policy`, expect.stringMatching(/^arn:aws:iam::\d{12}:role\/.*InvokerRole/)],
+    ]);
     // The capture saw the handler's lines, and none of the values.
     expect(output.join('\n')).toContain('"message":"registered"');
     expect(KNOWN_VALUES.filter((v) => output.join('\n').includes(v))).toEqual([]);
@@ -375,36 +381,20 @@ function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }
 }
 
 describe('least privilege: the invoker role may invoke the registered handlers and nothing else', () => {
-  test('one Lambda permission per registered version or alias, naming exactly it; no identity policy', () => {
-    const { stack, env, deployer, fn } = fixture();
-    const other = newFunction(stack, 'Other');
-    const unregistered = newFunction(stack, 'Unregistered');
-    const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: other.currentVersion });
-    const notGranted = newFunction(stack, 'NotGranted');
-    deployer.register(fn.currentVersion, env);
-    deployer.register(alias, env);
-    deployer.register(notGranted.currentVersion, env, { grantInvoke: false });
-    // The user's own direct grant through the role's API is also a resource policy statement.
-    (env.invokerRole as RestateCloudInvokerRole).grantInvoke(fn.currentVersion);
+  /** A version and an alias registered, a version registered without grant, one not registered. */
+  function registerScene(f: Fixture) {
+    const other = newFunction(f.stack, 'Other');
+    const unregistered = newFunction(f.stack, 'Unregistered');
+    const alias = new lambda.Alias(f.stack, 'Live', { aliasName: 'live', version: other.currentVersion });
+    const notGranted = newFunction(f.stack, 'NotGranted');
+    f.deployer.register(f.fn.currentVersion, f.env);
+    f.deployer.register(alias, f.env);
+    f.deployer.register(notGranted.currentVersion, f.env, { invokeGrant: InvokeGrant.NONE });
     unregistered.currentVersion; // exists, never registered
+    return { ...f, alias, notGranted };
+  }
 
-    const template = Template.fromStack(stack).toJSON();
-    const resources = template.Resources as Resources;
-    const roleId = logicalId(stack, env.invokerRole as iam.Role);
-    const roleArn = { 'Fn::GetAtt': [roleId, 'Arn'] };
-
-    const permissions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
-    const forRole = permissions.filter((p) => JSON.stringify(p.Properties.Principal) === JSON.stringify(roleArn));
-    expect(forRole.map((p) => p.Properties)).toEqual([
-      { Action: 'lambda:InvokeFunction', FunctionName: stack.resolve(fn.currentVersion.functionArn), Principal: roleArn },
-      { Action: 'lambda:InvokeFunction', FunctionName: stack.resolve(alias.functionArn), Principal: roleArn },
-    ]);
-    // ... that is: a Ref to the version and the alias, never the unqualified function.
-    expect(forRole.map((p) => resources[p.Properties.FunctionName.Ref]?.Type)).toEqual(['AWS::Lambda::Version', 'AWS::Lambda::Alias']);
-    // No other principal is given anything by the library.
-    expect(permissions).toHaveLength(forRole.length);
-
-    // The role's identity: no inline, managed or attached policy at all.
+  function invokerRoleHasNoIdentityPolicy(resources: Resources, roleId: string): void {
     const role = resources[roleId];
     expect(role.Properties.Policies).toBeUndefined();
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -413,9 +403,47 @@ describe('least privilege: the invoker role may invoke the registered handlers a
     );
     expect(attached).toEqual([]);
     expect(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::RolePolicy' || r.Type === 'AWS::IAM::UserToGroupAddition')).toEqual([]);
+  }
+
+  test('by default each registration has the deployer grant exactly its version or alias to the role; no identity policy', () => {
+    const { stack, env, fn, alias, notGranted } = registerScene(fixture());
+
+    const resources = Template.fromStack(stack).toJSON().Resources as Resources;
+    const roleId = logicalId(stack, env.invokerRole as iam.Role);
+    const roleArn = { 'Fn::GetAtt': [roleId, 'Arn'] };
+    const grants = Object.values(resources)
+      .filter((r) => r.Type === 'Custom::RestateDeployment')
+      .map((r) => ({ LambdaArn: r.Properties.LambdaArn, AssumeRoleArn: r.Properties.AssumeRoleArn, GrantInvoke: r.Properties.GrantInvoke }));
+    expect(grants).toEqual([
+      { LambdaArn: stack.resolve(fn.currentVersion.functionArn), AssumeRoleArn: roleArn, GrantInvoke: 'true' },
+      { LambdaArn: stack.resolve(alias.functionArn), AssumeRoleArn: roleArn, GrantInvoke: 'true' },
+      { LambdaArn: stack.resolve(notGranted.currentVersion.functionArn), AssumeRoleArn: roleArn, GrantInvoke: undefined },
+    ]);
+    // ... that is: a Ref to the version and the alias, never the unqualified function.
+    expect(grants.slice(0, 2).map((g) => resources[g.LambdaArn.Ref]?.Type)).toEqual(['AWS::Lambda::Version', 'AWS::Lambda::Alias']);
+    // Nothing in the template grants anything to anyone.
+    expect(Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission')).toEqual([]);
+    invokerRoleHasNoIdentityPolicy(resources, roleId);
   });
 
-  test('an imported invoker role (fromAttributes) gets the same resource-policy grants and no policy', () => {
+  test('InvokeGrant.TEMPLATE: one Lambda permission per registered version or alias, naming exactly it; no identity policy', () => {
+    const { stack, env, fn, alias } = registerScene(fixture({ invokeGrant: InvokeGrant.TEMPLATE }));
+    // The user's own direct grant through the role's API is the same statement, made once.
+    (env.invokerRole as RestateCloudInvokerRole).grantInvoke(fn.currentVersion);
+
+    const resources = Template.fromStack(stack).toJSON().Resources as Resources;
+    const roleId = logicalId(stack, env.invokerRole as iam.Role);
+    const roleArn = { 'Fn::GetAtt': [roleId, 'Arn'] };
+    const permissions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
+    expect(permissions.map((p) => p.Properties)).toEqual([
+      { Action: 'lambda:InvokeFunction', FunctionName: stack.resolve(fn.currentVersion.functionArn), Principal: roleArn },
+      { Action: 'lambda:InvokeFunction', FunctionName: stack.resolve(alias.functionArn), Principal: roleArn },
+    ]);
+    expect(permissions.map((p) => resources[p.Properties.FunctionName.Ref]?.Type)).toEqual(['AWS::Lambda::Version', 'AWS::Lambda::Alias']);
+    invokerRoleHasNoIdentityPolicy(resources, roleId);
+  });
+
+  test('an imported invoker role (fromAttributes) gets the same deploy-time grants and no policy', () => {
     const { stack, deployer, fn } = fixture();
     const invokerRoleArn = `arn:aws:iam::${ACCOUNT}:role/restate-invoker`;
     const env = RestateEnvironment.fromAttributes({
@@ -424,12 +452,14 @@ describe('least privilege: the invoker role may invoke the registered handlers a
     });
     deployer.register(fn.currentVersion, env);
     const resources = Template.fromStack(stack).toJSON().Resources as Resources;
-    const permissions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
-    expect(permissions.map((p) => p.Properties)).toEqual([
-      { Action: 'lambda:InvokeFunction', FunctionName: stack.resolve(fn.currentVersion.functionArn), Principal: invokerRoleArn },
+    const registration = Object.values(resources).find((r) => r.Type === 'Custom::RestateDeployment')!;
+    expect(registration.Properties).toMatchObject({ AssumeRoleArn: invokerRoleArn, GrantInvoke: 'true' });
+    // The only policy that names the role is the deployer's, as the one principal it may grant to.
+    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties).includes('restate-invoker'));
+    const naming = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((st: any) => JSON.stringify(st).includes('restate-invoker'));
+    expect(naming.map((st: any) => st.Condition)).toEqual([
+      { StringEquals: { 'lambda:Principal': invokerRoleArn } },
     ]);
-    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy');
-    expect(policies.filter((p) => JSON.stringify(p.Properties).includes('restate-invoker'))).toEqual([]);
   });
 });
 
@@ -469,10 +499,19 @@ describe('least privilege: the deployer reads only its secrets and writes only i
     return { byArn, byName, generated };
   }
 
+  const invokeGrantStatement = (f: Fixture) => ({
+    Effect: 'Allow',
+    Action: ['lambda:AddPermission', 'lambda:RemovePermission'],
+    // Every function of the account and region, but only statements naming the invoker role.
+    Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:lambda:${REGION}:${ACCOUNT}:function:*`]] },
+    Condition: { StringEquals: { 'lambda:Principal': f.stack.resolve(f.env.invokerRole!.roleArn) } },
+  });
+
   function expectedStatements(f: Fixture, headerSecrets: ReturnType<typeof registerEverything>) {
     return [
       logStatement(f),
       readStatement(API_KEY_ARN),
+      invokeGrantStatement(f),
       readStatement(HEADER_ARN),
       // A secret known by name only: its ARN ends in 6 random characters the deployer cannot know.
       readStatement({
@@ -488,8 +527,9 @@ describe('least privilege: the deployer reads only its secrets and writes only i
     const statements = deployerStatements(f);
     expect(statements).toEqual(expectedStatements(f, s));
     for (const statement of statements) {
-      for (const r of allStrings(statement.Resource)) expect(r).not.toContain('*');
       for (const a of allStrings(statement.Action)) expect(a).not.toContain('*');
+      if (statement.Condition) continue; // the invoke grants, checked whole above
+      for (const r of allStrings(statement.Resource)) expect(r).not.toContain('*');
       expect(Object.keys(statement).sort()).toEqual(['Action', 'Effect', 'Resource']);
     }
     const role = deployerRole(f);

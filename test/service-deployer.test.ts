@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { RestateCloudEnvironment, RestateEnvironment, ServiceDeployer, ServiceRegistration } from '../src';
+import { InvokeGrant, RestateCloudEnvironment, RestateEnvironment, ServiceDeployer, ServiceRegistration } from '../src';
 
 // Basic construct assertions; the custom resource's behaviour is tested with the handler.
 
@@ -73,6 +73,18 @@ function secretReadStatement(arn: string) {
     Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
     Effect: 'Allow',
     Resource: arn,
+  };
+}
+
+/** The one statement that lets the deployer keep invoke grants for `invokerRole`'s principal. */
+function invokeGrantStatement(stack: Stack, invokerRole: iam.IRole) {
+  return {
+    Action: ['lambda:AddPermission', 'lambda:RemovePermission'],
+    Condition: { StringEquals: { 'lambda:Principal': stack.resolve(invokerRole.roleArn) } },
+    Effect: 'Allow',
+    Resource: {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':function:*']],
+    },
   };
 }
 
@@ -182,10 +194,19 @@ describe('register', () => {
     });
   });
 
-  test('the registration depends on the Lambda permission', () => {
+  test('by default the deployer keeps the grant: GrantInvoke on the registration, no Lambda permission in the template', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.currentVersion, f.env);
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties.GrantInvoke).toBe('true');
+    expect(resource.Properties.AssumeRoleArn).toEqual(f.stack.resolve(f.env.invokerRole!.roleArn));
+    Template.fromStack(f.stack).resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+
+  test('InvokeGrant.TEMPLATE: a Lambda permission the registration depends on, and no GrantInvoke', () => {
     const f = fixture();
     const version = f.fn.currentVersion;
-    f.deployer.register(version, f.env);
+    f.deployer.register(version, f.env, { invokeGrant: InvokeGrant.TEMPLATE });
     const permission = only(resourcesOfType(f.stack, 'AWS::Lambda::Permission'));
     expect(permission.resource.Properties).toEqual({
       Action: 'lambda:InvokeFunction',
@@ -194,12 +215,31 @@ describe('register', () => {
     });
     const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
     expect(resource.DependsOn).toEqual(expect.arrayContaining([permission.logicalId]));
+    expect(resource.Properties.GrantInvoke).toBeUndefined();
   });
 
-  test('grantInvoke: false creates no permission', () => {
+  test('the deployer-wide invokeGrant applies unless a registration overrides it', () => {
     const f = fixture();
-    f.deployer.register(f.fn.currentVersion, f.env, { grantInvoke: false });
+    const deployer = new ServiceDeployer(f.stack, 'TemplateGrants', { invokeGrant: InvokeGrant.TEMPLATE });
+    deployer.register(f.fn.currentVersion, f.env);
+    const other = new lambda.Function(f.stack, 'Other', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => {};'),
+    });
+    deployer.register(other.currentVersion, f.env, { invokeGrant: InvokeGrant.DEPLOYER });
+    Template.fromStack(f.stack).resourceCountIs('AWS::Lambda::Permission', 1);
+    const grants = Object.values(resourcesOfType(f.stack, 'Custom::RestateDeployment')).map((r) => r.Properties.GrantInvoke);
+    expect(grants.sort()).toEqual(['true', undefined]);
+  });
+
+  test('InvokeGrant.NONE: no permission, no GrantInvoke, and no Lambda rights for the deployer', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.currentVersion, f.env, { invokeGrant: InvokeGrant.NONE });
     Template.fromStack(f.stack).resourceCountIs('AWS::Lambda::Permission', 0);
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties.GrantInvoke).toBeUndefined();
+    expect(JSON.stringify(Template.fromStack(f.stack).findResources('AWS::IAM::Policy'))).not.toContain('lambda:AddPermission');
   });
 
   test('registering the same version twice with one environment is an error naming it', () => {
@@ -208,7 +248,6 @@ describe('register', () => {
     expect(() => f.deployer.register(f.fn.currentVersion, f.env)).toThrow(/already registered .* register each handler once per environment/);
     const template = Template.fromStack(f.stack);
     template.resourceCountIs('Custom::RestateDeployment', 1);
-    template.resourceCountIs('AWS::Lambda::Permission', 1);
   });
 
   test('a version that is not retained under a RETAINed deployment gives a warning with the fix', () => {
@@ -345,9 +384,30 @@ describe('deployer permissions', () => {
     expect(deployerStatements(f)).toEqual([logGroupStatement(f)]);
   });
 
-  test('Lambda registration: GetSecretValue only on the API key secret, logs only to its own log group', () => {
+  test('Lambda registration: GetSecretValue only on the API key secret, logs only to its own log group, invoke grants only for the invoker role', () => {
     const f = fixture();
     f.deployer.register(f.fn.currentVersion, f.env);
+    const expected = [logGroupStatement(f), secretReadStatement(API_KEY_ARN), invokeGrantStatement(f.stack, f.env.invokerRole!)];
+    expect(deployerStatements(f)).toEqual(expected);
+  });
+
+  test('a hundred Lambda registrations: still one invoke-grant statement', () => {
+    const f = fixture();
+    for (let i = 0; i < 100; i++) {
+      const fn = new lambda.Function(f.stack, `Handler${i}`, {
+        runtime: lambda.Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline(`exports.handler = async () => ${i};`),
+      });
+      f.deployer.register(fn.currentVersion, f.env);
+    }
+    const expected = [logGroupStatement(f), secretReadStatement(API_KEY_ARN), invokeGrantStatement(f.stack, f.env.invokerRole!)];
+    expect(deployerStatements(f)).toEqual(expected);
+  });
+
+  test('InvokeGrant.TEMPLATE: the deployer gets no Lambda rights', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.currentVersion, f.env, { invokeGrant: InvokeGrant.TEMPLATE });
     expect(deployerStatements(f)).toEqual([logGroupStatement(f), secretReadStatement(API_KEY_ARN)]);
   });
 
@@ -361,6 +421,7 @@ describe('deployer permissions', () => {
     expect(statements).toEqual([
       logGroupStatement(f),
       secretReadStatement(API_KEY_ARN),
+      invokeGrantStatement(f.stack, f.env.invokerRole!),
       secretReadStatement(HEADER_SECRET_ARN),
     ]);
   });
@@ -378,14 +439,16 @@ describe('deployer permissions', () => {
     expect(deployerStatements(f)).toEqual([
       logGroupStatement(f),
       secretReadStatement(API_KEY_ARN),
+      invokeGrantStatement(f.stack, f.env.invokerRole!),
       secretReadStatement(otherArn),
+      invokeGrantStatement(f.stack, other.invokerRole!),
     ]);
   });
 
-  test('no wildcard resource in any of the deployer policies', () => {
+  test('no wildcard resource in any of the deployer policies, but the condition-bound invoke grants', () => {
     const f = fixture();
     const named = secretsmanager.Secret.fromSecretNameV2(f.stack, 'Named', 'restate/named');
-    f.deployer.register(f.fn.currentVersion, f.env);
+    f.deployer.register(f.fn.currentVersion, f.env, { invokeGrant: InvokeGrant.TEMPLATE });
     f.deployer.registerHttp('https://a.example.com', f.env, { secretHeaders: { 'x-api-key': named } });
     const statements = deployerStatements(f);
     expect(statements.length).toBeGreaterThan(0);
@@ -428,5 +491,47 @@ describe('registrations from another stack than the deployer', () => {
     expect(JSON.stringify(Template.fromStack(platform).toJSON())).not.toContain('Fn::ImportValue');
     expect(platform.dependencies).toEqual([]);
     expect(service.dependencies).toEqual([platform]);
+  });
+});
+
+describe('invoke grants across stacks', () => {
+  function app() {
+    const a = new App();
+    const platform = new Stack(a, 'Platform');
+    const apiKey = secretsmanager.Secret.fromSecretCompleteArn(platform, 'ApiKey', API_KEY_ARN);
+    const env = new RestateCloudEnvironment(platform, 'Env', { environmentId: ENV_ID, apiKey });
+    const deployerStack = new Stack(a, 'Deployers');
+    const deployer = new ServiceDeployer(deployerStack, 'Deployer');
+    const service = new Stack(a, 'Service');
+    const fn = new lambda.Function(service, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => {};'),
+    });
+    deployer.register(fn.currentVersion, env);
+    a.synth();
+    return { platform, deployerStack, service, env };
+  }
+
+  test("environment, deployer and handler in three stacks: the grant is made from the handler's stack, before its registration", () => {
+    const { platform, deployerStack, service, env } = app();
+    const policies = Template.fromStack(service).findResources('AWS::IAM::Policy');
+    expect(Object.keys(policies)).toHaveLength(1);
+    const [policyId, policy] = Object.entries(policies)[0] as [string, any];
+    // The API key's secret (of the platform stack) is granted from there too.
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      secretReadStatement(API_KEY_ARN),
+      expect.objectContaining({
+        Action: ['lambda:AddPermission', 'lambda:RemovePermission'],
+        Condition: { StringEquals: { 'lambda:Principal': { 'Fn::ImportValue': expect.stringContaining('Platform') } } },
+      }),
+    ]);
+    const registration = Object.values(Template.fromStack(service).findResources('Custom::RestateDeployment'))[0] as any;
+    expect(registration.DependsOn).toContain(policyId);
+    // The deployer's stack depends on nothing; the platform stack on nothing either.
+    expect(deployerStack.dependencies).toEqual([]);
+    expect(platform.dependencies).toEqual([]);
+    expect(service.dependencies.map((s) => s.stackName).sort()).toEqual(['Deployers', 'Platform']);
+    expect(env.invokerRole).toBeDefined();
   });
 });

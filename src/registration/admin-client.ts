@@ -52,6 +52,7 @@ export interface Deployment {
   readonly id: string;
   readonly uri?: string;
   readonly arn?: string;
+  readonly assume_role_arn?: string;
   readonly created_at?: string;
   readonly metadata?: Record<string, string>;
   readonly services?: { name: string; revision?: number }[];

@@ -1,6 +1,7 @@
 import { AdminApiError, AdminClient, RegisterRequest, TransportError } from './admin-client';
 import { backoffDelay, Deadline, sleep } from './backoff';
 import { CfnResult } from './cfn-response';
+import { GrantOutcome, grantInvoke, InvokePermissionError, InvokePermissionTarget, revokeInvoke } from './invoke-permission';
 import { log } from './log';
 import { DeploymentResourceProperties, deploymentMetadata, OWNER_METADATA_KEY } from './properties';
 import { readSecret, SecretError } from './secrets';
@@ -49,6 +50,38 @@ export async function registerDeployment(
 
   await waitForHealth(client, props, deadline, progress);
 
+  // Discovery invokes the handler through the invoker role: the grant comes first.
+  const target = invokeTarget(props);
+  let granted: GrantOutcome | undefined;
+  if (target) {
+    progress.phase = `granting ${target.roleArn} invoke on ${target.lambdaArn}`;
+    granted = await grantInvoke(target, deadline);
+  }
+  const outcome: RegistrationOutcome = { deploymentLeft: false };
+  try {
+    return await registerAndConfigure(client, props, headers, endpoint, deadline, progress, outcome);
+  } catch (e) {
+    // A failed registration leaves no grant behind that it made itself, unless a deployment
+    // now points at the handler (e.g. making a service private failed after registering).
+    if (target && granted === 'added' && !outcome.deploymentLeft) await revokeInvoke(target, deadline.within(CALL_TIMEOUT_MS));
+    throw e;
+  }
+}
+
+/** Whether a failed registration still left a deployment registered for the endpoint. */
+interface RegistrationOutcome {
+  deploymentLeft: boolean;
+}
+
+async function registerAndConfigure(
+  client: AdminClient,
+  props: DeploymentResourceProperties,
+  headers: Record<string, string> | undefined,
+  endpoint: string,
+  deadline: Deadline,
+  progress: Progress,
+  outcome: RegistrationOutcome,
+): Promise<CfnResult & { status: 'SUCCESS' }> {
   const request: RegisterRequest = {
     ...(props.LambdaArn ? { arn: props.LambdaArn } : { uri: props.Uri! }),
     ...(props.AssumeRoleArn ? { assume_role_arn: props.AssumeRoleArn } : {}),
@@ -66,16 +99,17 @@ export async function registerDeployment(
     throw explainRegisterFailure(e, endpoint, props);
   });
   const deploymentId = response.id;
+  outcome.deploymentLeft = true;
   const services = response.services ?? [];
   const names = services.map((s) => s.name);
   log('registered', { deploymentId, created: status === 201, services: names });
 
   const missing = (props.ExpectedServices ?? []).filter((n) => !names.includes(n));
   if (missing.length > 0) {
-    if (status === 201) await removeQuietly(client, deploymentId, deadline);
+    if (status === 201) outcome.deploymentLeft = !(await removeQuietly(client, deploymentId, deadline));
+    const cleanup = status !== 201 ? '' : outcome.deploymentLeft ? `; the new deployment ${deploymentId} could not be removed again` : `; the new deployment ${deploymentId} was removed again`;
     throw new DeployError(
-      `discovery of ${endpoint} found service(s) [${names.join(', ')}], but expected service(s) [${missing.join(', ')}] were missing` +
-        `${status === 201 ? `; the new deployment ${deploymentId} was removed again` : ''}. ` +
+      `discovery of ${endpoint} found service(s) [${names.join(', ')}], but expected service(s) [${missing.join(', ')}] were missing${cleanup}. ` +
         'Check that the deployed code binds these services, or correct expectedServices.',
     );
   }
@@ -93,7 +127,7 @@ export async function registerDeployment(
   let pruned = '';
   if (bool(props.PruneDrained) && props.Owner) {
     progress.phase = 'pruning drained deployments';
-    pruned = await pruneDrained(client, props.Owner, deploymentId, Number(props.RevisionHistoryLimit ?? '0'), deadline);
+    pruned = await pruneDrained(client, props, deploymentId, Number(props.RevisionHistoryLimit ?? '0'), deadline);
   }
 
   return {
@@ -116,7 +150,8 @@ export async function removeDeployment(
     return { status: 'SUCCESS', physicalResourceId: physicalId, reason };
   };
   if (!DEPLOYMENT_ID.test(physicalId)) return ok(`Nothing to remove: ${physicalId} is not a Restate deployment id (the create had failed).`);
-  if (props.RemovalPolicy !== 'destroy') return ok(`Retained deployment ${physicalId} (removal policy RETAIN).`);
+  const keepsGrant = invokeTarget(props) ? ', with the invoker role\'s permission to invoke its handler' : '';
+  if (props.RemovalPolicy !== 'destroy') return ok(`Retained deployment ${physicalId} (removal policy RETAIN)${keepsGrant}.`);
 
   const budget = deadline.within(DELETE_BUDGET_MS);
   try {
@@ -127,12 +162,16 @@ export async function removeDeployment(
       const inFlight = await client.inFlightInvocations(physicalId, budget.cap(CALL_TIMEOUT_MS));
       if (inFlight > 0) {
         return ok(
-          `Kept deployment ${physicalId}: ${inFlight} invocation(s) are still pinned to it. Remove it once drained, or register with force: true to remove it regardless.`,
+          `Kept deployment ${physicalId}${keepsGrant}: ${inFlight} invocation(s) are still pinned to it. Remove it once drained, or register with force: true to remove it regardless.`,
         );
       }
     }
     const status = await client.deleteDeployment(physicalId, budget.cap(CALL_TIMEOUT_MS));
-    return ok(status === 404 ? `Deployment ${physicalId} was already gone.` : `Removed deployment ${physicalId}.`);
+    const removed = status === 404 ? `Deployment ${physicalId} was already gone` : `Removed deployment ${physicalId}`;
+    const target = invokeTarget(props);
+    if (!target) return ok(`${removed}.`);
+    progress.phase = `removing the invoke permission on ${target.lambdaArn}`;
+    return ok(`${removed}; ${await revokeUnlessUsed(client, target, [physicalId], budget)}.`);
   } catch (e) {
     return ok(`Deployment ${physicalId} was not removed (${message(e)}); the stack goes on. Remove it by hand if it is no longer needed.`);
   }
@@ -257,9 +296,17 @@ function authFailure(e: AdminApiError, props: DeploymentResourceProperties): Dep
   );
 }
 
-async function pruneDrained(client: AdminClient, owner: string, currentId: string, keep: number, deadline: Deadline): Promise<string> {
+async function pruneDrained(
+  client: AdminClient,
+  props: DeploymentResourceProperties,
+  currentId: string,
+  keep: number,
+  deadline: Deadline,
+): Promise<string> {
+  const owner = props.Owner!;
   const removed: string[] = [];
   const kept: string[] = [];
+  const revoked: string[] = [];
   try {
     const deployments = await client.listDeployments(deadline.cap(CALL_TIMEOUT_MS));
     const older = deployments
@@ -274,6 +321,14 @@ async function pruneDrained(client: AdminClient, owner: string, currentId: strin
       }
       await client.deleteDeployment(d.id, deadline.cap(CALL_TIMEOUT_MS));
       removed.push(d.id);
+      // The pruned version's grant goes with it, unless another deployment still uses it.
+      const roleArn = d.assume_role_arn ?? props.AssumeRoleArn;
+      if (bool(props.GrantInvoke) && d.arn && roleArn) {
+        const stillUsed = deployments.some(
+          (o) => !removed.includes(o.id) && o.arn === d.arn && (o.assume_role_arn ?? props.AssumeRoleArn) === roleArn,
+        );
+        if (!stillUsed) revoked.push(await revokeInvoke({ lambdaArn: d.arn, roleArn }, deadline));
+      }
     }
   } catch (e) {
     log('pruning stopped', { error: message(e) });
@@ -281,15 +336,42 @@ async function pruneDrained(client: AdminClient, owner: string, currentId: strin
   }
   log('pruned', { removed, kept });
   return removed.length || kept.length
-    ? `; pruned [${removed.join(', ')}]${kept.length ? `, kept draining [${kept.join(', ')}]` : ''}`
+    ? `; pruned [${removed.join(', ')}]${kept.length ? `, kept draining [${kept.join(', ')}]` : ''}${revoked.length ? `; ${revoked.join('; ')}` : ''}`
     : '';
 }
 
-async function removeQuietly(client: AdminClient, deploymentId: string, deadline: Deadline) {
+/** The grant this registration keeps for its handler, if it keeps one. */
+function invokeTarget(props: DeploymentResourceProperties): InvokePermissionTarget | undefined {
+  if (!bool(props.GrantInvoke) || !props.LambdaArn || !props.AssumeRoleArn) return undefined;
+  return { lambdaArn: props.LambdaArn, roleArn: props.AssumeRoleArn };
+}
+
+/**
+ * Removes the grant once no other deployment invokes the same handler through the same role
+ * (re-registering with force can leave a new deployment on the same version). When that
+ * cannot be checked, the grant stays: a dangling statement is harmless, a missing one is not.
+ */
+async function revokeUnlessUsed(client: AdminClient, target: InvokePermissionTarget, gone: string[], deadline: Deadline): Promise<string> {
+  let others: string[];
+  try {
+    others = (await client.listDeployments(deadline.cap(CALL_TIMEOUT_MS)))
+      .filter((d) => !gone.includes(d.id) && d.arn === target.lambdaArn && (d.assume_role_arn ?? target.roleArn) === target.roleArn)
+      .map((d) => d.id);
+  } catch (e) {
+    return `kept the invoker role's invoke permission on ${target.lambdaArn}, since other deployments could not be listed (${message(e)})`;
+  }
+  if (others.length > 0) return `kept the invoker role's invoke permission on ${target.lambdaArn}, which ${others.join(', ')} still use(s)`;
+  return revokeInvoke(target, deadline);
+}
+
+/** Removes a deployment this request created and then rejected; true when it is gone. */
+async function removeQuietly(client: AdminClient, deploymentId: string, deadline: Deadline): Promise<boolean> {
   try {
     await client.deleteDeployment(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
+    return true;
   } catch (e) {
     log('could not remove rejected deployment', { deploymentId, error: message(e) });
+    return false;
   }
 }
 
@@ -298,6 +380,6 @@ function describeEndpoint(props: DeploymentResourceProperties): string {
 }
 
 export function message(e: unknown): string {
-  if (e instanceof SecretError || e instanceof DeployError) return e.message;
+  if (e instanceof SecretError || e instanceof DeployError || e instanceof InvokePermissionError) return e.message;
   return e instanceof Error ? e.message : String(e);
 }

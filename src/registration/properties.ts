@@ -27,6 +27,11 @@ export interface DeploymentResourceProperties {
   /** Lambda deployments: qualified function ARN (version or alias). */
   readonly LambdaArn?: string;
   readonly AssumeRoleArn?: string;
+  /**
+   * 'true': the deployer keeps a statement in the handler's resource policy that lets
+   * AssumeRoleArn invoke it, for as long as a deployment points at the handler.
+   */
+  readonly GrantInvoke?: string;
 
   /** HTTP deployments: the endpoint URI. */
   readonly Uri?: string;

@@ -1,5 +1,4 @@
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { RecordedRequest, RecordingServer, Route, secretsManagerRoute } from './fakes';
+import { deploymentEvent, RecordedRequest, RecordingServer, Route, secretsManagerRoute, useFakeAwsCredentials } from './fakes';
 import { handler } from '../../src/registration/deployer.lambda';
 import { DeploymentResourceProperties } from '../../src/registration/properties';
 
@@ -49,18 +48,7 @@ async function invoke(
   resourceProps: DeploymentResourceProperties,
   opts: { physicalResourceId?: string; remainingMs?: number } = {},
 ): Promise<{ response: any; elapsedMs: number }> {
-  const event = {
-    RequestType: requestType,
-    ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:deployer',
-    ResponseURL: `${cfn.url}/cfn-response?X-Amz-Signature=abc`,
-    StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/App/1',
-    RequestId: 'req-1',
-    LogicalResourceId: 'Registration',
-    ResourceType: 'Custom::RestateDeployment',
-    ResourceProperties: { ServiceToken: 'x', ...resourceProps },
-    ...(opts.physicalResourceId ? { PhysicalResourceId: opts.physicalResourceId } : {}),
-    ...(requestType === 'Update' ? { OldResourceProperties: {} } : {}),
-  } as unknown as CloudFormationCustomResourceEvent;
+  const event = deploymentEvent(requestType, resourceProps, cfn.url, opts.physicalResourceId);
   const endsAt = Date.now() + (opts.remainingMs ?? 60_000);
   const before = cfn.requests.length;
   const started = Date.now();
@@ -81,10 +69,7 @@ beforeAll(async () => {
   cfn = await RecordingServer.start(() => ({ status: 200 }));
   admin = await RecordingServer.start(adminRoute());
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
-  process.env.AWS_ACCESS_KEY_ID = 'test';
-  process.env.AWS_SECRET_ACCESS_KEY = 'test';
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  useFakeAwsCredentials();
 });
 
 beforeEach(() => {

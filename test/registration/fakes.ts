@@ -1,5 +1,6 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -68,4 +69,33 @@ export function secretsManagerRoute(secrets: Record<string, string>): Route {
     }
     return { status: 200, body: { ARN: id, Name: 'n', SecretString: secrets[id], VersionId: 'v1' } };
   };
+}
+
+/** A CloudFormation event for the `Custom::RestateDeployment` handler, answered to `cfnUrl`. */
+export function deploymentEvent(
+  requestType: 'Create' | 'Update' | 'Delete',
+  resourceProps: object,
+  cfnUrl: string,
+  physicalResourceId?: string,
+): CloudFormationCustomResourceEvent {
+  return {
+    RequestType: requestType,
+    ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:deployer',
+    ResponseURL: `${cfnUrl}/cfn-response?X-Amz-Signature=abc`,
+    StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/App/1',
+    RequestId: 'req-1',
+    LogicalResourceId: 'Registration',
+    ResourceType: 'Custom::RestateDeployment',
+    ResourceProperties: { ServiceToken: 'x', ...resourceProps },
+    ...(physicalResourceId ? { PhysicalResourceId: physicalResourceId } : {}),
+    ...(requestType === 'Update' ? { OldResourceProperties: {} } : {}),
+  } as unknown as CloudFormationCustomResourceEvent;
+}
+
+/** Fake credentials and region for the deployer's AWS SDK clients, whose endpoints are fakes. */
+export function useFakeAwsCredentials(region = 'us-east-1'): void {
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  process.env.AWS_REGION = region;
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
 }

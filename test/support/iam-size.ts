@@ -1,4 +1,5 @@
 import * as crypto from 'crypto';
+import { permissionFunctionName, statementId } from '../../src/registration/invoke-statement';
 
 /**
  * Sizing of the IAM documents a synthesized CDK app would create, as AWS would store them.
@@ -387,7 +388,8 @@ function lambdaPrincipal(principal: string): unknown {
  *   `AWS::IAM::Policy` attached to it, from any stack);
  * - each customer managed policy;
  * - per Lambda function and qualifier, the resource policy that its `AWS::Lambda::Permission`s
- *   (from any stack) add up to, as Lambda stores it
+ *   (from any stack) and the deployer's deploy-time grants (`Custom::RestateDeployment` with
+ *   `GrantInvoke`) add up to, as Lambda stores it
  *   (`{"Version","Id":"default","Statement":[{"Sid","Effect","Principal","Action","Resource","Condition"?}]}`);
  * - each role's trust policy.
  */
@@ -402,6 +404,12 @@ export function analyzeIamDocuments(stacks: readonly StackTemplate[], options: R
     inline.set(roleName, entry);
   };
   const resourcePolicies = new Map<string, { stacks: Set<string>; statements: unknown[] }>();
+  const addStatement = (key: string, stackName: string, statement: unknown) => {
+    const entry = resourcePolicies.get(key) ?? { stacks: new Set<string>(), statements: [] };
+    entry.stacks.add(stackName);
+    entry.statements.push(statement);
+    resourcePolicies.set(key, entry);
+  };
 
   for (const stackName of resolver.stackNames) {
     const resources = resolver.template(stackName).Resources ?? {};
@@ -433,8 +441,7 @@ export function analyzeIamDocuments(stacks: readonly StackTemplate[], options: R
         case 'AWS::Lambda::Permission': {
           const target = String(resolver.resolve(stackName, props.FunctionName));
           const functionArn = target.startsWith('arn:') ? target : `arn:aws:lambda:${resolver.region}:${resolver.account}:function:${target}`;
-          const parts = functionArn.split(':');
-          const key = parts.length > 7 ? `${parts[6]}:${parts[7]}` : `${parts[6]}:$LATEST`;
+          const key = qualifiedKey(functionArn);
           const condition: Record<string, Record<string, unknown>> = {};
           const add = (op: string, k: string, v: unknown) => {
             if (v !== undefined) condition[op] = { ...(condition[op] ?? {}), [k]: resolver.resolve(stackName, v) };
@@ -452,10 +459,21 @@ export function analyzeIamDocuments(stacks: readonly StackTemplate[], options: R
             Resource: functionArn,
           };
           if (Object.keys(condition).length > 0) statement.Condition = condition;
-          const entry = resourcePolicies.get(key) ?? { stacks: new Set<string>(), statements: [] };
-          entry.stacks.add(stackName);
-          entry.statements.push(statement);
-          resourcePolicies.set(key, entry);
+          addStatement(key, stackName, statement);
+          break;
+        }
+        case 'Custom::RestateDeployment': {
+          // The statement the deployer adds at deploy time (InvokeGrant.DEPLOYER), as Lambda stores it.
+          if (props.GrantInvoke !== 'true' || !props.LambdaArn || !props.AssumeRoleArn) break;
+          const roleArn = String(resolver.resolve(stackName, props.AssumeRoleArn));
+          const functionArn = permissionFunctionName(String(resolver.resolve(stackName, props.LambdaArn)));
+          addStatement(qualifiedKey(functionArn), stackName, {
+            Sid: statementId(roleArn),
+            Effect: 'Allow',
+            Principal: { AWS: roleArn },
+            Action: 'lambda:InvokeFunction',
+            Resource: functionArn,
+          });
           break;
         }
         default:
@@ -472,6 +490,12 @@ export function analyzeIamDocuments(stacks: readonly StackTemplate[], options: R
     results.push(sized('lambda-resource-policy', key, [...from].join(','), [document], IAM_LIMITS.lambdaResourcePolicy));
   }
   return results;
+}
+
+/** `function:qualifier`: Lambda keeps one resource policy per version or alias. */
+function qualifiedKey(functionArn: string): string {
+  const parts = functionArn.split(':');
+  return parts.length > 7 ? `${parts[6]}:${parts[7]}` : `${parts[6]}:$LATEST`;
 }
 
 /** The role name in a role reference (a name, or an ARN from an imported role). */

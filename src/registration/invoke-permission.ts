@@ -1,0 +1,120 @@
+import { AddPermissionCommand, LambdaClient, RemovePermissionCommand } from '@aws-sdk/client-lambda';
+import { backoffDelay, Deadline, sleep } from './backoff';
+import { permissionFunctionName, statementId } from './invoke-statement';
+import { log } from './log';
+
+/**
+ * The statement the deployer keeps in a handler's resource policy: `lambda:InvokeFunction` for
+ * the invoker role, on exactly the registered version or alias. It exists for as long as a
+ * Restate deployment points at the handler, so invocations still pinned to a retained
+ * deployment keep working after CloudFormation has moved on.
+ */
+
+/** A grant could not be made; the message is the whole reason CloudFormation shows. */
+export class InvokePermissionError extends Error {}
+
+export interface InvokePermissionTarget {
+  /** The registered handler: a qualified function ARN (version or alias). */
+  readonly lambdaArn: string;
+  /** The role Restate assumes to invoke it. */
+  readonly roleArn: string;
+}
+
+/** Whether `grant()` added the statement, or found it already there. */
+export type GrantOutcome = 'added' | 'present';
+
+const clients = new Map<string, LambdaClient>();
+
+/** Adds the statement unless it is there already. Conflicting updates are retried in time. */
+export async function grantInvoke(target: InvokePermissionTarget, deadline: Deadline): Promise<GrantOutcome> {
+  const functionName = permissionFunctionName(target.lambdaArn);
+  const sid = statementId(target.roleArn);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client(functionName).send(
+        new AddPermissionCommand({
+          FunctionName: functionName,
+          StatementId: sid,
+          Action: 'lambda:InvokeFunction',
+          Principal: target.roleArn,
+        }),
+        { abortSignal: AbortSignal.timeout(deadline.cap(10_000)) },
+      );
+      log('invoke permission added', { functionName, statementId: sid, principal: target.roleArn });
+      return 'added';
+    } catch (e) {
+      const err = awsError(e);
+      if (err.name === 'ResourceConflictException' && /already exists/i.test(err.message)) {
+        log('invoke permission present', { functionName, statementId: sid });
+        return 'present';
+      }
+      // Another change to the function is in progress: Lambda asks to try again.
+      const retriable = err.name === 'ResourceConflictException' || err.name === 'TooManyRequestsException';
+      const delay = backoffDelay(attempt, 500);
+      if (retriable && attempt < 6 && deadline.remainingMs() > delay + 1_000) {
+        log('retrying invoke permission', { functionName, attempt: attempt + 1, error: `${err.name}: ${err.message}` });
+        await sleep(delay);
+        continue;
+      }
+      throw new InvokePermissionError(explainGrantFailure(functionName, target.roleArn, err));
+    }
+  }
+}
+
+/**
+ * Removes the statement. Never throws: a statement or function already gone is the goal, and
+ * anything else is reported in the returned text for the reason and the log.
+ */
+export async function revokeInvoke(target: InvokePermissionTarget, deadline: Deadline): Promise<string> {
+  const functionName = permissionFunctionName(target.lambdaArn);
+  const sid = statementId(target.roleArn);
+  try {
+    await client(functionName).send(new RemovePermissionCommand({ FunctionName: functionName, StatementId: sid }), {
+      abortSignal: AbortSignal.timeout(deadline.cap(10_000)),
+    });
+    log('invoke permission removed', { functionName, statementId: sid });
+    return `removed the invoker role's invoke permission on ${functionName}`;
+  } catch (e) {
+    const err = awsError(e);
+    if (err.name === 'ResourceNotFoundException') {
+      log('invoke permission already gone', { functionName, statementId: sid });
+      return `the invoker role's invoke permission on ${functionName} was already gone`;
+    }
+    log('invoke permission not removed', { functionName, statementId: sid, error: `${err.name}: ${err.message}` });
+    return `the invoker role's invoke permission on ${functionName} was not removed (${err.name}: ${err.message}); remove statement ${sid} by hand if it is no longer needed`;
+  }
+}
+
+function explainGrantFailure(functionName: string, roleArn: string, err: { name: string; message: string }): string {
+  const what = `could not grant ${roleArn} lambda:InvokeFunction on ${functionName}: lambda:AddPermission failed with ${err.name}: ${err.message}.`;
+  switch (err.name) {
+    case 'AccessDeniedException':
+      return (
+        `${what} The deployer's role needs lambda:AddPermission on the function for this principal; ServiceDeployer grants it to the role it creates. ` +
+        'With a role of your own, grant it (condition lambda:Principal = the invoker role), or register with invokeGrant: InvokeGrant.TEMPLATE.'
+      );
+    case 'ResourceNotFoundException':
+      return `${what} Check that the function version or alias exists in this account and region.`;
+    case 'PolicyLengthExceededException':
+      return `${what} The handler's resource policy is full (20 KB): remove statements it no longer needs.`;
+    default:
+      return what;
+  }
+}
+
+function client(functionName: string): LambdaClient {
+  // The function's own region (ARN field 4); a bare name uses the deployer's region.
+  const region = functionName.startsWith('arn:') ? functionName.split(':')[3] : undefined;
+  const key = region ?? '';
+  let c = clients.get(key);
+  if (!c) {
+    c = new LambdaClient(region ? { region } : {});
+    clients.set(key, c);
+  }
+  return c;
+}
+
+function awsError(e: unknown): { name: string; message: string } {
+  const err = e as { name?: string; message?: string };
+  return { name: err?.name ?? 'Error', message: err?.message ?? String(e) };
+}
