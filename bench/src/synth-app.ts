@@ -45,8 +45,8 @@ interface Input {
   readonly outdir: string;
   /** Record a CPU profile of construction + synth into this file. */
   readonly profile?: string;
-  /** ours only: register with `grantInvoke: false` (no AWS::Lambda::Permission), for the cost breakdown. */
-  readonly noGrant?: boolean;
+  /** ours only: register with `InvokeGrant.TEMPLATE` (an AWS::Lambda::Permission per handler), for the cost breakdown. */
+  readonly templateGrant?: boolean;
 }
 
 export interface SampleResult {
@@ -209,7 +209,7 @@ function build(app: import('aws-cdk-lib').App, L: any, input: Input): void {
       deployer = new L.ServiceDeployer(stack, 'ServiceDeployer');
       deployers.set(stack, deployer);
     }
-    deployer.register(fn.currentVersion, environment, input.noGrant ? { grantInvoke: false } : undefined);
+    deployer.register(fn.currentVersion, environment, input.templateGrant ? { invokeGrant: L.InvokeGrant.TEMPLATE } : undefined);
   }
   if (L && input.n === 0) new L.ServiceDeployer(platform, 'ServiceDeployer');
 }
