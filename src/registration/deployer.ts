@@ -1,4 +1,4 @@
-import { AdminApiError, AdminClient, RegisterRequest, TransportError } from './admin-client';
+import { AdminApiError, AdminClient, Deployment, RegisterRequest, TransportError } from './admin-client';
 import { backoffDelay, Deadline, sleep } from './backoff';
 import { CfnResult } from './cfn-response';
 import { GrantOutcome, grantInvoke, InvokePermissionError, InvokePermissionTarget, revokeInvoke } from './invoke-permission';
@@ -150,7 +150,8 @@ export async function removeDeployment(
     return { status: 'SUCCESS', physicalResourceId: physicalId, reason };
   };
   if (!DEPLOYMENT_ID.test(physicalId)) return ok(`Nothing to remove: ${physicalId} is not a Restate deployment id (the create had failed).`);
-  const keepsGrant = invokeTarget(props) ? ', with the invoker role\'s permission to invoke its handler' : '';
+  const target = invokeTarget(props);
+  const keepsGrant = target ? ', with the invoker role\'s permission to invoke its handler' : '';
   if (props.RemovalPolicy !== 'destroy') return ok(`Retained deployment ${physicalId} (removal policy RETAIN)${keepsGrant}.`);
 
   const budget = deadline.within(DELETE_BUDGET_MS);
@@ -168,7 +169,6 @@ export async function removeDeployment(
     }
     const status = await client.deleteDeployment(physicalId, budget.cap(CALL_TIMEOUT_MS));
     const removed = status === 404 ? `Deployment ${physicalId} was already gone` : `Removed deployment ${physicalId}`;
-    const target = invokeTarget(props);
     if (!target) return ok(`${removed}.`);
     progress.phase = `removing the invoke permission on ${target.lambdaArn}`;
     return ok(`${removed}; ${await revokeUnlessUsed(client, target, [physicalId], budget)}.`);
@@ -324,10 +324,8 @@ async function pruneDrained(
       // The pruned version's grant goes with it, unless another deployment still uses it.
       const roleArn = d.assume_role_arn ?? props.AssumeRoleArn;
       if (bool(props.GrantInvoke) && d.arn && roleArn) {
-        const stillUsed = deployments.some(
-          (o) => !removed.includes(o.id) && o.arn === d.arn && (o.assume_role_arn ?? props.AssumeRoleArn) === roleArn,
-        );
-        if (!stillUsed) revoked.push(await revokeInvoke({ lambdaArn: d.arn, roleArn }, deadline));
+        const prunedTarget = { lambdaArn: d.arn, roleArn };
+        if (usersOf(prunedTarget, deployments, removed, props.AssumeRoleArn).length === 0) revoked.push(await revokeInvoke(prunedTarget, deadline));
       }
     }
   } catch (e) {
@@ -347,6 +345,16 @@ function invokeTarget(props: DeploymentResourceProperties): InvokePermissionTarg
 }
 
 /**
+ * The ids of the deployments, other than `gone`, that invoke `target`'s handler through its
+ * role. A deployment listed without a role is taken to use `defaultRoleArn` (the registration's).
+ */
+function usersOf(target: InvokePermissionTarget, deployments: Deployment[], gone: string[], defaultRoleArn: string | undefined): string[] {
+  return deployments
+    .filter((d) => !gone.includes(d.id) && d.arn === target.lambdaArn && (d.assume_role_arn ?? defaultRoleArn) === target.roleArn)
+    .map((d) => d.id);
+}
+
+/**
  * Removes the grant once no other deployment invokes the same handler through the same role
  * (re-registering with force can leave a new deployment on the same version). When that
  * cannot be checked, the grant stays: a dangling statement is harmless, a missing one is not.
@@ -354,9 +362,7 @@ function invokeTarget(props: DeploymentResourceProperties): InvokePermissionTarg
 async function revokeUnlessUsed(client: AdminClient, target: InvokePermissionTarget, gone: string[], deadline: Deadline): Promise<string> {
   let others: string[];
   try {
-    others = (await client.listDeployments(deadline.cap(CALL_TIMEOUT_MS)))
-      .filter((d) => !gone.includes(d.id) && d.arn === target.lambdaArn && (d.assume_role_arn ?? target.roleArn) === target.roleArn)
-      .map((d) => d.id);
+    others = usersOf(target, await client.listDeployments(deadline.cap(CALL_TIMEOUT_MS)), gone, target.roleArn);
   } catch (e) {
     return `kept the invoker role's invoke permission on ${target.lambdaArn}, since other deployments could not be listed (${message(e)})`;
   }
