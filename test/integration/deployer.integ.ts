@@ -9,13 +9,13 @@
  * block, not by single case. `k` checks the output of every case before it: run it last.
  */
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { normalize } from './harness/admin-api';
 import { CloudFormationInvocation } from './harness/cloudformation';
 import { IntegrationEnvironment } from './harness/integration-environment';
 import { leakedSecrets } from './harness/output-capture';
 import { freePort, LOOPBACK, waitUntil } from './harness/ports';
 import { httpRegistrationProperties, HttpRegistrationInput, secretArn } from './harness/registration';
+import { closeServer, listenOnLoopback } from './harness/servers';
 import { ServiceProcess } from './harness/services';
 import { CONSTRUCT_METADATA_KEY, OWNER_METADATA_KEY, STACK_METADATA_KEY } from '../../src/registration/properties';
 
@@ -454,8 +454,7 @@ describe('admin API outages', () => {
       res.writeHead(503, { 'content-type': 'application/json' });
       res.end('{"message":"not ready"}');
     });
-    await new Promise<void>((resolve) => unhealthy.listen(0, LOOPBACK, () => resolve()));
-    const url = `http://${LOOPBACK}:${(unhealthy.address() as AddressInfo).port}`;
+    const url = await listenOnLoopback(unhealthy);
     try {
       const inv = await env.cfn.invokeAsCloudFormation(
         'Create',
@@ -467,8 +466,7 @@ describe('admin API outages', () => {
       expect(inv.response.Reason).toContain(url);
       expect(inv.response.Reason).toContain('503');
     } finally {
-      unhealthy.closeAllConnections();
-      await new Promise<void>((resolve) => unhealthy.close(() => resolve()));
+      await closeServer(unhealthy);
     }
   });
 

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { LOOPBACK } from './ports';
+import { closeServer, listenOnLoopback, readAll } from './servers';
 
 export interface RecordedAdminRequest {
   readonly method: string;
@@ -23,10 +24,7 @@ export interface RecordedAdminRequest {
 export class AuthenticatingProxy {
   public static async start(targetBaseUrl: string, apiKey: string): Promise<AuthenticatingProxy> {
     const proxy = new AuthenticatingProxy(targetBaseUrl, apiKey);
-    await new Promise<void>((resolve, reject) => {
-      proxy.server.once('error', reject);
-      proxy.server.listen(0, LOOPBACK, () => resolve());
-    });
+    await listenOnLoopback(proxy.server);
     return proxy;
   }
 
@@ -55,15 +53,11 @@ export class AuthenticatingProxy {
   }
 
   public async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
+    void readAll(req).then((body) => {
       const auth = req.headers.authorization;
       const authorized = auth === `Bearer ${this.apiKey}`;
       const record = (status: number, responseBody: string) =>
@@ -100,10 +94,7 @@ export class AuthenticatingProxy {
           agent: false,
         },
         (up) => {
-          const upChunks: Buffer[] = [];
-          up.on('data', (c: Buffer) => upChunks.push(c));
-          up.on('end', () => {
-            const upBody = Buffer.concat(upChunks);
+          void readAll(up).then((upBody) => {
             record(up.statusCode ?? 502, upBody.toString('utf8'));
             const outHeaders = { ...up.headers };
             delete outHeaders['transfer-encoding'];

@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import { AddressInfo } from 'node:net';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { LOOPBACK } from './ports';
+import { closeServer, listenOnLoopback, readAll } from './servers';
 
 /** What the deployer Lambda gets as its second argument (the parts it uses). */
 export interface LambdaContextLike {
@@ -83,10 +84,7 @@ interface PendingRequest {
 export class CloudFormationStandIn {
   public static async start(tls: { cert: string; key: string }, handler: DeployerHandler): Promise<CloudFormationStandIn> {
     const standIn = new CloudFormationStandIn(tls, handler);
-    await new Promise<void>((resolve, reject) => {
-      standIn.server.once('error', reject);
-      standIn.server.listen(0, LOOPBACK, () => resolve());
-    });
+    await listenOnLoopback(standIn.server, 'https');
     return standIn;
   }
 
@@ -102,10 +100,8 @@ export class CloudFormationStandIn {
 
   private constructor(tls: { cert: string; key: string }, private readonly handler: DeployerHandler) {
     this.server = https.createServer({ cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.responseBodies.push(Buffer.concat(chunks).toString('utf8'));
+      void readAll(req).then((body) => {
+        this.responseBodies.push(body.toString('utf8'));
         const url = req.url ?? '';
         const requestId = decodeURIComponent(url.split('?')[0]).split('|').pop() ?? '';
         const pending = this.pending.get(requestId);
@@ -125,7 +121,6 @@ export class CloudFormationStandIn {
           res.writeHead(411, { 'content-type': 'application/xml' }).end('<Error><Code>MissingContentLength</Code></Error>');
           return;
         }
-        const body = Buffer.concat(chunks);
         pending.puts.push({ body: body.toString('utf8'), at: Date.now(), problems: validate(body, pending.event) });
         res.writeHead(200, { etag: '"0123456789abcdef"' }).end();
         pending.notify?.();
@@ -247,8 +242,7 @@ export class CloudFormationStandIn {
   }
 
   public async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 }
 

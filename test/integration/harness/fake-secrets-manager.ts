@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { LOOPBACK } from './ports';
+import { closeServer, listenOnLoopback, readAll } from './servers';
 
 /**
  * Answers the AWS JSON 1.1 protocol's `secretsmanager.GetSecretValue` on 127.0.0.1. Point the
@@ -11,10 +12,7 @@ import { LOOPBACK } from './ports';
 export class FakeSecretsManager {
   public static async start(): Promise<FakeSecretsManager> {
     const fake = new FakeSecretsManager();
-    await new Promise<void>((resolve, reject) => {
-      fake.server.once('error', reject);
-      fake.server.listen(0, LOOPBACK, () => resolve());
-    });
+    await listenOnLoopback(fake.server);
     return fake;
   }
 
@@ -41,18 +39,15 @@ export class FakeSecretsManager {
   }
 
   public async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    void readAll(req).then((body) => {
       const target = req.headers['x-amz-target'];
       let input: { SecretId?: string } = {};
       try {
-        input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { SecretId?: string };
+        input = JSON.parse(body.toString('utf8') || '{}') as { SecretId?: string };
       } catch {
         return this.error(res, 'SerializationException', 'invalid JSON body');
       }

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import { loopbackUrl, readAll } from './servers';
 
 export interface HttpResult {
   readonly status: number;
@@ -22,11 +23,7 @@ export function httpRequest(
   } = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    if (u.hostname !== '127.0.0.1') {
-      reject(new Error(`refusing to send a request to ${url}: the harness talks to 127.0.0.1 only`));
-      return;
-    }
+    const u = loopbackUrl(url);
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const req = http.request(
       {
@@ -44,10 +41,7 @@ export function httpRequest(
         timeout: timeoutMs,
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+        readAll(res).then((responseBody) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: responseBody.toString('utf8') }), reject);
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
@@ -67,11 +61,7 @@ export function http2Request(
   { body, headers = {}, timeoutMs = 10_000 }: { body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    if (u.hostname !== '127.0.0.1') {
-      reject(new Error(`refusing to send a request to ${url}: the harness talks to 127.0.0.1 only`));
-      return;
-    }
+    const u = loopbackUrl(url);
     const session = http2.connect(`http://${u.host}`);
     const timer = setTimeout(() => {
       session.destroy();
@@ -84,20 +74,17 @@ export function http2Request(
     };
     session.on('error', fail);
     const req = session.request({ ':method': method, ':path': `${u.pathname}${u.search}`, ...headers });
-    const chunks: Buffer[] = [];
     let status = 0;
     let responseHeaders: http.IncomingHttpHeaders = {};
     req.on('response', (h) => {
       status = Number(h[':status'] ?? 0);
       responseHeaders = h as http.IncomingHttpHeaders;
     });
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    readAll(req).then((responseBody) => {
       clearTimeout(timer);
       session.close();
-      resolve({ status, headers: responseHeaders, body: Buffer.concat(chunks).toString('utf8') });
-    });
-    req.on('error', fail);
+      resolve({ status, headers: responseHeaders, body: responseBody.toString('utf8') });
+    }, fail);
     req.end(body);
   });
 }
