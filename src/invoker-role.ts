@@ -157,6 +157,6 @@ export class RestateCloudInvokerRole extends iam.Role {
    * @returns the `AWS::Lambda::Permission` that carries the grant
    */
   public grantInvoke(handler: lambda.IFunction): lambda.CfnPermission {
-    return grantInvokeViaResourcePolicy(this, this, handler);
+    return grantInvokeViaResourcePolicy(this, handler);
   }
 }

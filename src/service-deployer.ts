@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Annotations, ArnFormat, CfnDeletionPolicy, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnDeletionPolicy, Duration, Lazy, Reference, RemovalPolicy, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,11 +10,13 @@ import { IRestateEnvironment, validateAdminUrl } from './environment';
 import { grantInvokeViaResourcePolicy } from './grant-invoke';
 import { InvokeGrant } from './invoke-grant';
 import { DeployerFunction } from './registration/deployer-function';
-import { DeploymentResourceProperties } from './registration/properties';
+import { DEFAULTS, DeploymentResourceProperties } from './registration/properties';
+import { AdminTarget, HeaderTarget, normalizeUrl, tlsSetting, TRUSTED_TARGETS_ENV } from './registration/trust';
 import { ServiceRegistration } from './service-registration';
 import { protocolOf } from './url';
 
-const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 120;
+/** CloudFormation waits this much longer than the deployer may run before it gives up. */
+const SERVICE_TIMEOUT_MARGIN_SECONDS = 60;
 
 /**
  * Properties of a `ServiceDeployer`.
@@ -91,7 +93,7 @@ export interface ServiceDeployerProps {
    * How Lambda handlers registered by this deployer are made invokable by the environment's
    * invoker role, unless a registration says otherwise.
    *
-   * @default InvokeGrant.DEPLOYER
+   * @default InvokeGrant.TEMPLATE
    */
   readonly invokeGrant?: InvokeGrant;
 
@@ -176,11 +178,28 @@ export interface RegistrationOptions {
   readonly adminUrl?: string;
 
   /**
-   * Accept a self-signed admin API certificate. Only for self-hosted test environments.
+   * Accept any admin API certificate. Only for self-hosted test environments; refused for
+   * environments that require HTTPS (Restate Cloud). Prefer `adminCaCertificate`.
    *
    * @default false
    */
   readonly insecureSkipTlsVerify?: boolean;
+
+  /**
+   * The CA certificate (PEM) that the admin API's certificate must chain to, instead of the
+   * public CAs: for self-hosted admin APIs with a private CA.
+   *
+   * @default - the public CAs that Node.js trusts
+   */
+  readonly adminCaCertificate?: string;
+
+  /**
+   * Allow an `http://` admin URL for an environment that requires HTTPS (Restate Cloud), e.g.
+   * a private proxy that terminates TLS. The API key then travels unencrypted to that URL.
+   *
+   * @default false
+   */
+  readonly allowInsecureAdminUrl?: boolean;
 
   /**
    * Extra metadata recorded on the deployment. The stack name and construct path are
@@ -207,9 +226,18 @@ export interface LambdaRegistrationOptions extends RegistrationOptions {
    * How the environment's invoker role is given `lambda:InvokeFunction` on exactly this
    * handler. Ignored for environments without an invoker role.
    *
-   * @default - the deployer's `invokeGrant`, which defaults to InvokeGrant.DEPLOYER
+   * @default - the deployer's `invokeGrant`, which defaults to InvokeGrant.TEMPLATE
    */
   readonly invokeGrant?: InvokeGrant;
+
+  /**
+   * How long to keep retrying discovery that AWS refuses (the invoker role cannot be assumed,
+   * or may not invoke the handler), since a grant or role made moments before may not be
+   * effective yet. Bounded by the deployer's remaining time.
+   *
+   * @default Duration.minutes(1)
+   */
+  readonly authRetryTimeout?: Duration;
 }
 
 /**
@@ -278,11 +306,17 @@ export class ServiceDeployer extends Construct {
 
   private readonly invokeGrant: InvokeGrant;
   private readonly deployerGrants = new Map<string, iam.Grant>();
+  private readonly serviceTimeoutSeconds: string;
+  /** Which secret may go where: fixed here, read by the deployer from its environment. */
+  private readonly trustedAdmin = new Map<string, AdminTarget>();
+  private readonly trustedHeaders = new Map<string, HeaderTarget>();
   private warnedAboutVersions = false;
 
   constructor(scope: Construct, id: string, props: ServiceDeployerProps = {}) {
     super(scope, id);
-    this.invokeGrant = props.invokeGrant ?? InvokeGrant.DEPLOYER;
+    this.invokeGrant = props.invokeGrant ?? InvokeGrant.TEMPLATE;
+    const timeout = props.timeout ?? Duration.minutes(5);
+    this.serviceTimeoutSeconds = String(Math.min(3600, timeout.toSeconds() + SERVICE_TIMEOUT_MARGIN_SECONDS));
     const logGroup =
       props.logGroup ??
       new logs.LogGroup(this, 'LogGroup', {
@@ -300,7 +334,7 @@ export class ServiceDeployer extends Construct {
       description: 'Registers service deployments with Restate admin APIs (restate-cloud-cdk)',
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 128,
-      timeout: props.timeout ?? Duration.minutes(5),
+      timeout,
       role: this.role,
       logGroup,
       functionName: props.functionName,
@@ -314,6 +348,13 @@ export class ServiceDeployer extends Construct {
       this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
     }
     fn.node.addDependency(this.role);
+    fn.addEnvironment(
+      TRUSTED_TARGETS_ENV,
+      Lazy.string({
+        produce: () =>
+          Stack.of(this).toJsonString({ admin: [...this.trustedAdmin.values()], headers: [...this.trustedHeaders.values()] }),
+      }),
+    );
     this.deployerFunction = fn;
     acknowledgeNagFindings(fn, this.role, props.vpc !== undefined);
   }
@@ -333,9 +374,10 @@ export class ServiceDeployer extends Construct {
     if (qualifier === undefined) {
       throw new Error(
         `ServiceDeployer.register(): '${handler.node.path}' is an unqualified function, but Restate must be given a specific version or alias: ` +
-          'pass fn.currentVersion, or a lambda.Alias, instead of the function itself.',
+          'pass fn.currentVersion, or a lambda.Alias, instead of the function itself (or import a qualified ARN: Function.fromFunctionArn(scope, id, \'arn:...:function:name:3\')).',
       );
     }
+    checkSameEnvironment(handler, this);
     let configurationVersion = options.configurationVersion;
     if (qualifier === '$LATEST') {
       Annotations.of(handler).addWarningV2(
@@ -364,17 +406,28 @@ export class ServiceDeployer extends Construct {
 
     const invokerRole = environment.invokerRole;
     const invokeGrant = invokerRole ? (options.invokeGrant ?? this.invokeGrant) : InvokeGrant.NONE;
+    if (invokeGrant === InvokeGrant.DEPLOYER && qualifier === '$LATEST') {
+      throw new Error(
+        `ServiceDeployer.register(): '${handler.node.path}' is $LATEST, but InvokeGrant.DEPLOYER grants only versions and aliases (function:*:*): ` +
+          'register fn.currentVersion or an alias, or use InvokeGrant.TEMPLATE.',
+      );
+    }
+    const authRetry = options.authRetryTimeout?.toSeconds();
+    if (authRetry !== undefined && authRetry > 900) {
+      throw new Error(`ServiceDeployer.register(): authRetryTimeout must be at most 15 minutes (a Lambda's longest run), got ${authRetry} s.`);
+    }
     const registration = this.createRegistration(scope, id, environment, options, [], {
       LambdaArn: handler.functionArn,
       AssumeRoleArn: invokerRole?.roleArn,
       GrantInvoke: invokeGrant === InvokeGrant.DEPLOYER ? 'true' : undefined,
+      AuthRetrySeconds: authRetry === undefined || authRetry === DEFAULTS.authRetrySeconds ? undefined : String(authRetry),
       ConfigurationVersion: configurationVersion,
     });
     if (invokerRole && invokeGrant === InvokeGrant.DEPLOYER) {
       this.allowInvokeGrants(invokerRole, registration);
     } else if (invokerRole && invokeGrant === InvokeGrant.TEMPLATE) {
       // Discovery invokes the handler through the role: the grant must exist first.
-      const permission = grantInvokeViaResourcePolicy(invokerRole, invokerRole, handler);
+      const permission = grantInvokeViaResourcePolicy(invokerRole, handler);
       // Resource to resource: cheaper at synth than a construct-level dependency, per handler.
       registration.resource.addDependency(permission);
     }
@@ -406,11 +459,12 @@ export class ServiceDeployer extends Construct {
     }
     const headerSecrets = Object.values(options.secretHeaders ?? {});
     const secretHeaders = Object.entries(options.secretHeaders ?? {}).map(([name, secret]) => ({ Name: name, SecretArn: secret.secretArn }));
+    for (const secret of headerSecrets) this.trust(this.trustedHeaders, [url, secret.secretArn, ''], `the secret of a header of ${url}`);
     return this.createRegistration(scope, id, environment, options, headerSecrets, {
       Uri: url,
       AdditionalHeaders: options.additionalHeaders,
       SecretHeaders: secretHeaders.length > 0 ? secretHeaders : undefined,
-      UseHttp11: options.useHttp11 === undefined ? undefined : String(options.useHttp11),
+      UseHttp11: options.useHttp11 === undefined ? undefined : options.useHttp11 ? 'true' : 'false',
       RequireHttps: requireHttps ? 'true' : undefined,
       ConfigurationVersion: options.configurationVersion,
     });
@@ -425,12 +479,12 @@ export class ServiceDeployer extends Construct {
     endpoint: Partial<DeploymentResourceProperties>,
   ): ServiceRegistration {
     const adminUrl = validateAdminUrl(options.adminUrl ?? environment.adminUrl);
-    if (options.insecureSkipTlsVerify && environment.requireHttps) {
-      Annotations.of(scope).addWarningV2(
-        'restate-cloud-cdk:insecureSkipTlsVerify',
-        'insecureSkipTlsVerify accepts any admin API certificate: use it only for self-hosted test environments.',
-      );
-    }
+    checkAdminTls(adminUrl, environment, options);
+    this.trust(
+      this.trustedAdmin,
+      [adminUrl, environment.authToken?.secretArn ?? '', environment.authTokenJsonField ?? '', tlsSetting(options.insecureSkipTlsVerify === true, options.adminCaCertificate)],
+      'the admin URL and API key secret',
+    );
     const revisionHistoryLimit = options.revisionHistoryLimit;
     if (revisionHistoryLimit !== undefined && (!Number.isInteger(revisionHistoryLimit) || revisionHistoryLimit < 0)) {
       throw new Error(`revisionHistoryLimit must be a whole number >= 0, got ${revisionHistoryLimit}.`);
@@ -439,7 +493,7 @@ export class ServiceDeployer extends Construct {
     if (removalPolicy !== RemovalPolicy.RETAIN && removalPolicy !== RemovalPolicy.DESTROY) {
       throw new Error(`removalPolicy ${removalPolicy} is not supported for Restate deployments: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY.`);
     }
-    const healthTimeout = options.healthCheckTimeout?.toSeconds() ?? DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS;
+    const healthTimeout = options.healthCheckTimeout?.toSeconds() ?? DEFAULTS.healthTimeoutSeconds;
     const stack = Stack.of(scope);
     const stackName = stack.stackName;
     const path = `${scope.node.path}/${id}`;
@@ -450,25 +504,53 @@ export class ServiceDeployer extends Construct {
       AuthTokenSecretArn: environment.authToken?.secretArn,
       AuthTokenJsonField: environment.authTokenJsonField,
       InsecureSkipTlsVerify: options.insecureSkipTlsVerify ? 'true' : undefined,
+      AdminCaCertificate: options.adminCaCertificate,
       ...endpoint,
       ExpectedServices: options.expectedServices,
       // Defaults are left out (the deployer applies them), except force and breaking, which
       // the template states as the deployer sends them: explicitly.
       Private: options.private ? 'true' : undefined,
-      Force: String(options.force ?? false),
-      Breaking: String(options.breaking ?? false),
+      Force: options.force ? 'true' : 'false',
+      Breaking: options.breaking ? 'true' : 'false',
       RemovalPolicy: removalPolicy === RemovalPolicy.DESTROY ? 'destroy' : 'retain',
       PruneDrained: options.pruneDrainedDeployments ? 'true' : undefined,
       RevisionHistoryLimit: options.pruneDrainedDeployments ? String(revisionHistoryLimit ?? 0) : undefined,
       // The deployer records it, with the stack name, as deployment metadata.
       Owner: owner,
       Metadata: options.metadata,
-      HealthTimeoutSeconds: healthTimeout === DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS ? undefined : String(healthTimeout),
+      HealthTimeoutSeconds: healthTimeout === DEFAULTS.healthTimeoutSeconds ? undefined : String(healthTimeout),
+      // Without it, CloudFormation waits an hour for a deployer that never answers.
+      ServiceTimeout: this.serviceTimeoutSeconds,
     });
     for (const secret of environment.authToken ? [environment.authToken, ...headerSecrets] : headerSecrets) {
       this.grantSecretRead(secret, registration);
     }
     return registration;
+  }
+
+  /**
+   * Adds a pairing of secret and URL the deployer will accept. Values resolve in the deployer's
+   * stack: a token of another stack (e.g. a secret created there) would make the deployer's
+   * stack depend on it, so it is refused with the fix instead.
+   */
+  private trust<T extends string[]>(into: Map<string, T>, target: T, what: string): void {
+    const deployerStack = Stack.of(this);
+    for (const value of target) {
+      if (!Token.isUnresolved(value)) continue;
+      // Pseudo parameters (a stack's account, region, partition) resolve in any stack.
+      const foreign = Tokenization.reverseString(value).tokens.find(
+        (t) => t instanceof Reference && !(t.target instanceof Stack) && Stack.of(t.target) !== deployerStack,
+      ) as Reference | undefined;
+      if (foreign) {
+        throw new Error(
+          `ServiceDeployer: ${what} must be known to the deployer's stack ${deployerStack.stackName}, which pins each secret to the URL it may be sent to, ` +
+            `but ${foreign.target.node.path} belongs to stack ${Stack.of(foreign.target).stackName}. ` +
+            'Import the secret in the deployer\'s stack by its ARN or name (Secret.fromSecretCompleteArn / fromSecretNameV2), or create the ServiceDeployer in the same stack.',
+        );
+      }
+    }
+    const key = JSON.stringify(deployerStack.resolve(target.map((v, i) => (i === 0 ? normalizeUrl(v) : v))));
+    if (!into.has(key)) into.set(key, target.map((v, i) => (i === 0 && !Token.isUnresolved(v) ? normalizeUrl(v) : v)) as T);
   }
 
   /**
@@ -486,7 +568,8 @@ export class ServiceDeployer extends Construct {
   private allowInvokeGrants(invokerRole: iam.IRole, registration: ServiceRegistration): void {
     this.grantBefore(`invoke|${invokerRole.node.path}`, invokerRole, registration, (grantee) => {
       const stack = Stack.of(this);
-      const functions = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      // Versions and aliases only (function:NAME:QUALIFIER): never an unqualified function.
+      const functions = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*:*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
       acknowledgeFunctionWildcard(grantee, stack);
       return iam.Grant.addToPrincipal({
         grantee,
@@ -567,7 +650,7 @@ function acknowledgeNagFindings(fn: lambda.Function, role: iam.IRole, inVpc: boo
 function acknowledgeFunctionWildcard(grantee: iam.IRole, stack: Stack): void {
   const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
   const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-  const rule = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${account}:function:*]`;
+  const rule = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${account}:function:*:*]`;
   if (grantee.node.metadata.some((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && rule in (m.data ?? {}))) return;
   grantee.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {
     [rule]:
@@ -575,12 +658,68 @@ function acknowledgeFunctionWildcard(grantee: iam.IRole, stack: Stack): void {
   });
 }
 
-/** The version or alias name of a qualified handler; undefined when unqualified. */
+/**
+ * The version or alias name of a qualified handler (a Version, an Alias, or a function imported
+ * by a qualified ARN); undefined when unqualified.
+ */
 function qualifierOf(handler: lambda.IFunction): string | undefined {
   const h = handler as unknown as { version?: unknown; aliasName?: unknown };
   if (typeof h.aliasName === 'string') return h.aliasName;
   if (typeof h.version === 'string') return h.version;
+  if (!Token.isUnresolved(handler.functionArn)) {
+    // arn:partition:lambda:region:account:function:name[:qualifier]
+    const parts = handler.functionArn.split(':');
+    if (parts.length === 8 && parts[5] === 'function' && parts[7].length > 0) return parts[7];
+  }
   return undefined;
+}
+
+/**
+ * A handler in another account or region than the deployer can be granted only by its own
+ * account (and Restate Cloud assumes the invoker role of this one): say so at synth.
+ */
+function checkSameEnvironment(handler: lambda.IFunction, deployer: Construct): void {
+  const stack = Stack.of(deployer);
+  const where = handler.env;
+  const differs = (a: string, b: string) => !Token.isUnresolved(a) && !Token.isUnresolved(b) && a !== b;
+  if (differs(where.account, stack.account) || differs(where.region, stack.region)) {
+    throw new Error(
+      `ServiceDeployer.register(): '${handler.node.path}' is in account ${where.account}, region ${where.region}, but the deployer's stack is in account ${stack.account}, region ${stack.region}: ` +
+        'the invoker role can only be granted, and the deployer only register, handlers of its own account and region. Create a ServiceDeployer (and invoker role) in the handler\'s account and region.',
+    );
+  }
+  if (Token.isUnresolved(stack.account) && !Token.isUnresolved(where.account) && !handler.node.scopes.includes(stack)) {
+    Annotations.of(handler).addWarningV2(
+      'restate-cloud-cdk:handlerEnvironmentUnknown',
+      `This handler is in account ${where.account}, region ${where.region}; the deployer's stack has no fixed account, so that cannot be checked at synth. Set env on the stack.`,
+    );
+  }
+}
+
+/**
+ * Restate Cloud requires HTTPS: the API key is refused an unencrypted or unverified admin API
+ * unless explicitly allowed. A private CA is preferred over skipping verification.
+ */
+function checkAdminTls(adminUrl: string, environment: IRestateEnvironment, options: RegistrationOptions): void {
+  if (options.insecureSkipTlsVerify && options.adminCaCertificate) {
+    throw new Error('ServiceDeployer: insecureSkipTlsVerify and adminCaCertificate exclude each other: pass adminCaCertificate alone, which verifies against that CA.');
+  }
+  if (options.adminCaCertificate !== undefined && !/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(options.adminCaCertificate.trim())) {
+    throw new Error('ServiceDeployer: adminCaCertificate must be a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----).');
+  }
+  if (!environment.requireHttps) return;
+  if (options.insecureSkipTlsVerify) {
+    throw new Error(
+      `ServiceDeployer: insecureSkipTlsVerify is refused for ${adminUrl}: this environment requires HTTPS (Restate Cloud), and the API key must only go to a verified admin API. ` +
+        'Remove insecureSkipTlsVerify, or pass adminCaCertificate for a private CA.',
+    );
+  }
+  if (!Token.isUnresolved(adminUrl) && protocolOf(adminUrl) === 'http:' && !options.allowInsecureAdminUrl) {
+    throw new Error(
+      `ServiceDeployer: admin URL ${adminUrl} is plain HTTP, but this environment requires HTTPS (Restate Cloud), and the API key would travel unencrypted: ` +
+        'use its https:// admin URL, or pass allowInsecureAdminUrl: true if a private proxy terminates TLS.',
+    );
+  }
 }
 
 function shortHash(...parts: unknown[]): string {

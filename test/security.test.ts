@@ -29,8 +29,9 @@ import {
   RestateRequestIdentity,
   ServiceDeployer,
 } from '../src';
-import { RecordingServer, secretsManagerRoute, useFakeAwsCredentials } from './registration/fakes';
+import { RecordingServer, secretsManagerRoute, servedBy, trustProps, useFakeAwsCredentials } from './registration/fakes';
 import { handler } from '../src/registration/deployer.lambda';
+import { DeploymentResourceProperties } from '../src/registration/properties';
 
 const ACCOUNT = '111111111111';
 const REGION = 'us-east-1';
@@ -128,7 +129,7 @@ beforeAll(async () => {
       ? { status: 200 }
       : req.method === 'POST' && req.path === '/deployments'
         ? { status: 201, body: { id: 'dp_11pXug0mWsff2NOoRBZbOcV', services: [{ name: 'Greeter', revision: 1, public: true }] } }
-        : undefined,
+        : servedBy('dp_11pXug0mWsff2NOoRBZbOcV')(req),
   );
   // AddPermission: the deployer's invoke grant (InvokeGrant.DEPLOYER).
   lambdaApi = await RecordingServer.start((req) => (req.method === 'POST' && req.path.endsWith('/policy') ? { status: 201, body: { Statement: '{}' } } : undefined));
@@ -174,6 +175,8 @@ async function invokeHandler(properties: Record<string, unknown>): Promise<{ Sta
     ResourceType: 'Custom::RestateDeployment',
     ResourceProperties: { ServiceToken: 'x', ...properties },
   } as unknown as CloudFormationCustomResourceEvent;
+  // The deployer's environment, as ServiceDeployer writes it for these properties.
+  trustProps(properties as unknown as DeploymentResourceProperties);
   const before = cfn.requests.length;
   const endsAt = Date.now() + 60_000;
   await handler(event, { getRemainingTimeInMillis: () => endsAt - Date.now(), logStreamName: '2026/11/26/[$LATEST]abc' });
@@ -338,10 +341,8 @@ describe('secret hygiene: known secret values never reach cdk.out', () => {
     expect(new Set(secrets.requests.map((r) => r.body.SecretId))).toEqual(
       new Set([API_KEY_ARN, partialArn(SELF_HOSTED_TOKEN_NAME), HEADER_ARN, partialArn(HEADER_NAME), generatedArn]),
     );
-    // The Lambda handler's grant went to Lambda, naming the version and the invoker role only.
-    expect(lambdaApi.requests.map((r) => [r.method, decodeURIComponent(r.path), r.body.Principal])).toEqual([
-      ['POST', `/2015-03-31/functions/arn:aws:lambda:${REGION}:${ACCOUNT}:function:Greeter:1/policy`, expect.stringMatching(/^arn:aws:iam::\d{12}:role\/.*InvokerRole/)],
-    ]);
+    // The Lambda handler's grant is in the template (InvokeGrant.TEMPLATE): the deployer never calls Lambda.
+    expect(lambdaApi.requests).toEqual([]);
     // The capture saw the handler's lines, and none of the values.
     expect(output.join('\n')).toContain('"message":"registered"');
     expect(KNOWN_VALUES.filter((v) => output.join('\n').includes(v))).toEqual([]);
@@ -405,8 +406,8 @@ describe('least privilege: the invoker role may invoke the registered handlers a
     expect(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::RolePolicy' || r.Type === 'AWS::IAM::UserToGroupAddition')).toEqual([]);
   }
 
-  test('by default each registration has the deployer grant exactly its version or alias to the role; no identity policy', () => {
-    const { stack, env, fn, alias, notGranted } = registerScene(fixture());
+  test('InvokeGrant.DEPLOYER: each registration has the deployer grant exactly its version or alias to the role; no identity policy', () => {
+    const { stack, env, fn, alias, notGranted } = registerScene(fixture({ invokeGrant: InvokeGrant.DEPLOYER }));
 
     const resources = Template.fromStack(stack).toJSON().Resources as Resources;
     const roleId = logicalId(stack, env.invokerRole as iam.Role);
@@ -426,8 +427,8 @@ describe('least privilege: the invoker role may invoke the registered handlers a
     invokerRoleHasNoIdentityPolicy(resources, roleId);
   });
 
-  test('InvokeGrant.TEMPLATE: one Lambda permission per registered version or alias, naming exactly it; no identity policy', () => {
-    const { stack, env, fn, alias } = registerScene(fixture({ invokeGrant: InvokeGrant.TEMPLATE }));
+  test('by default (InvokeGrant.TEMPLATE): one Lambda permission per registered version or alias, naming exactly it; no identity policy', () => {
+    const { stack, env, fn, alias } = registerScene(fixture());
     // The user's own direct grant through the role's API is the same statement, made once.
     (env.invokerRole as RestateCloudInvokerRole).grantInvoke(fn.currentVersion);
 
@@ -443,8 +444,8 @@ describe('least privilege: the invoker role may invoke the registered handlers a
     invokerRoleHasNoIdentityPolicy(resources, roleId);
   });
 
-  test('an imported invoker role (fromAttributes) gets the same deploy-time grants and no policy', () => {
-    const { stack, deployer, fn } = fixture();
+  test('an imported invoker role (fromAttributes) gets the same deploy-time grants (InvokeGrant.DEPLOYER) and no policy', () => {
+    const { stack, deployer, fn } = fixture({ invokeGrant: InvokeGrant.DEPLOYER });
     const invokerRoleArn = `arn:aws:iam::${ACCOUNT}:role/restate-invoker`;
     const env = RestateEnvironment.fromAttributes({
       adminUrl: 'https://restate.internal:9070',
@@ -503,7 +504,7 @@ describe('least privilege: the deployer reads only its secrets and writes only i
     Effect: 'Allow',
     Action: ['lambda:AddPermission', 'lambda:RemovePermission'],
     // Every function of the account and region, but only statements naming the invoker role.
-    Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:lambda:${REGION}:${ACCOUNT}:function:*`]] },
+    Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:lambda:${REGION}:${ACCOUNT}:function:*:*`]] },
     Condition: { StringEquals: { 'lambda:Principal': f.stack.resolve(f.env.invokerRole!.roleArn) } },
   });
 
@@ -521,8 +522,14 @@ describe('least privilege: the deployer reads only its secrets and writes only i
     ];
   }
 
-  test('statement by statement: its log group, then exactly the API key and header secrets, each once', () => {
+  test('by default (InvokeGrant.TEMPLATE): its log group and exactly the API key and header secrets, and no Lambda rights', () => {
     const f = fixture();
+    const s = registerEverything(f);
+    expect(deployerStatements(f)).toEqual(expectedStatements(f, s).filter((st: any) => !st.Condition));
+  });
+
+  test('InvokeGrant.DEPLOYER, statement by statement: its log group, then exactly the API key and header secrets, each once, and the invoke grants', () => {
+    const f = fixture({ invokeGrant: InvokeGrant.DEPLOYER });
     const s = registerEverything(f);
     const statements = deployerStatements(f);
     expect(statements).toEqual(expectedStatements(f, s));
@@ -550,7 +557,7 @@ describe('least privilege: the deployer reads only its secrets and writes only i
         stack: vpcStack,
         env: new RestateCloudEnvironment(vpcStack, 'Env', { environmentId: ENV_ID, apiKey }),
         fn: newFunction(vpcStack, 'Fn'),
-        deployer: new ServiceDeployer(vpcStack, 'Deployer', { vpc }),
+        deployer: new ServiceDeployer(vpcStack, 'Deployer', { vpc, invokeGrant: InvokeGrant.DEPLOYER }),
       };
     })();
     const s = registerEverything(f);

@@ -22,7 +22,7 @@ interface Fixture {
   deployer: ServiceDeployer;
 }
 
-function fixture(): Fixture {
+function fixture(invokeGrant?: InvokeGrant): Fixture {
   const app = new App();
   const stack = new Stack(app, 'Stack');
   const apiKey = secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', API_KEY_ARN);
@@ -32,7 +32,7 @@ function fixture(): Fixture {
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => {};'),
   });
-  const deployer = new ServiceDeployer(stack, 'Deployer');
+  const deployer = new ServiceDeployer(stack, 'Deployer', { invokeGrant });
   return { app, stack, apiKey, env, fn, deployer };
 }
 
@@ -83,7 +83,7 @@ function invokeGrantStatement(stack: Stack, invokerRole: iam.IRole) {
     Condition: { StringEquals: { 'lambda:Principal': stack.resolve(invokerRole.roleArn) } },
     Effect: 'Allow',
     Resource: {
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':function:*']],
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':function:*:*']],
     },
   };
 }
@@ -194,13 +194,21 @@ describe('register', () => {
     });
   });
 
-  test('by default the deployer keeps the grant: GrantInvoke on the registration, no Lambda permission in the template', () => {
-    const f = fixture();
+  test('InvokeGrant.DEPLOYER: GrantInvoke on the registration, no Lambda permission in the template', () => {
+    const f = fixture(InvokeGrant.DEPLOYER);
     f.deployer.register(f.fn.currentVersion, f.env);
     const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
     expect(resource.Properties.GrantInvoke).toBe('true');
     expect(resource.Properties.AssumeRoleArn).toEqual(f.stack.resolve(f.env.invokerRole!.roleArn));
     Template.fromStack(f.stack).resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+
+  test('by default (InvokeGrant.TEMPLATE) a Lambda permission per version, and no GrantInvoke', () => {
+    const f = fixture();
+    f.deployer.register(f.fn.currentVersion, f.env);
+    const { resource } = only(resourcesOfType(f.stack, 'Custom::RestateDeployment'));
+    expect(resource.Properties.GrantInvoke).toBeUndefined();
+    Template.fromStack(f.stack).resourceCountIs('AWS::Lambda::Permission', 1);
   });
 
   test('InvokeGrant.TEMPLATE: a Lambda permission the registration depends on, and no GrantInvoke', () => {
@@ -384,15 +392,15 @@ describe('deployer permissions', () => {
     expect(deployerStatements(f)).toEqual([logGroupStatement(f)]);
   });
 
-  test('Lambda registration: GetSecretValue only on the API key secret, logs only to its own log group, invoke grants only for the invoker role', () => {
-    const f = fixture();
+  test('Lambda registration with InvokeGrant.DEPLOYER: GetSecretValue only on the API key secret, logs only to its own log group, invoke grants only for the invoker role', () => {
+    const f = fixture(InvokeGrant.DEPLOYER);
     f.deployer.register(f.fn.currentVersion, f.env);
     const expected = [logGroupStatement(f), secretReadStatement(API_KEY_ARN), invokeGrantStatement(f.stack, f.env.invokerRole!)];
     expect(deployerStatements(f)).toEqual(expected);
   });
 
-  test('a hundred Lambda registrations: still one invoke-grant statement', () => {
-    const f = fixture();
+  test('a hundred Lambda registrations with InvokeGrant.DEPLOYER: still one invoke-grant statement', () => {
+    const f = fixture(InvokeGrant.DEPLOYER);
     for (let i = 0; i < 100; i++) {
       const fn = new lambda.Function(f.stack, `Handler${i}`, {
         runtime: lambda.Runtime.NODEJS_22_X,
@@ -405,14 +413,14 @@ describe('deployer permissions', () => {
     expect(deployerStatements(f)).toEqual(expected);
   });
 
-  test('InvokeGrant.TEMPLATE: the deployer gets no Lambda rights', () => {
+  test('by default (InvokeGrant.TEMPLATE) the deployer gets no Lambda rights', () => {
     const f = fixture();
-    f.deployer.register(f.fn.currentVersion, f.env, { invokeGrant: InvokeGrant.TEMPLATE });
+    f.deployer.register(f.fn.currentVersion, f.env);
     expect(deployerStatements(f)).toEqual([logGroupStatement(f), secretReadStatement(API_KEY_ARN)]);
   });
 
   test('secret headers add exactly their secrets, once each', () => {
-    const f = fixture();
+    const f = fixture(InvokeGrant.DEPLOYER);
     const headerSecret = secretsmanager.Secret.fromSecretCompleteArn(f.stack, 'HeaderSecret', HEADER_SECRET_ARN);
     f.deployer.register(f.fn.currentVersion, f.env);
     f.deployer.registerHttp('https://a.example.com', f.env, { secretHeaders: { 'x-api-key': headerSecret } });
@@ -427,7 +435,7 @@ describe('deployer permissions', () => {
   });
 
   test('two environments: one statement per API key secret', () => {
-    const f = fixture();
+    const f = fixture(InvokeGrant.DEPLOYER);
     const otherArn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:restate/eu-key-MnOpQr';
     const otherKey = secretsmanager.Secret.fromSecretCompleteArn(f.stack, 'OtherKey', otherArn);
     const other = new RestateCloudEnvironment(f.stack, 'Other', {
@@ -464,7 +472,7 @@ describe('deployer permissions', () => {
 });
 
 describe('registrations from another stack than the deployer', () => {
-  test("a secret header of the service's stack is granted from that stack, before the registration", () => {
+  test("a secret header created in the service's stack fails synth: the deployer cannot pin it to its URL without depending on that stack", () => {
     const app = new App();
     const platform = new Stack(app, 'Platform');
     const apiKey = secretsmanager.Secret.fromSecretCompleteArn(platform, 'ApiKey', API_KEY_ARN);
@@ -472,6 +480,19 @@ describe('registrations from another stack than the deployer', () => {
     const deployer = new ServiceDeployer(platform, 'Deployer');
     const service = new Stack(app, 'Service');
     const token = new secretsmanager.Secret(service, 'EndpointToken');
+    expect(() => deployer.registerHttp('https://orders.example.com/restate', env, { scope: service, secretHeaders: { 'x-token': token } })).toThrow(
+      /the secret of a header of https:\/\/orders.example.com\/restate must be known to the deployer's stack Platform.*Service\/EndpointToken\/Resource belongs to stack Service.*Secret.fromSecretCompleteArn/,
+    );
+  });
+
+  test("a secret header of the service's stack, imported by name, is granted from that stack, before the registration", () => {
+    const app = new App();
+    const platform = new Stack(app, 'Platform');
+    const apiKey = secretsmanager.Secret.fromSecretCompleteArn(platform, 'ApiKey', API_KEY_ARN);
+    const env = new RestateCloudEnvironment(platform, 'Env', { environmentId: ENV_ID, apiKey });
+    const deployer = new ServiceDeployer(platform, 'Deployer');
+    const service = new Stack(app, 'Service');
+    const token = secretsmanager.Secret.fromSecretNameV2(service, 'EndpointToken', 'orders/endpoint-token');
     deployer.registerHttp('https://orders.example.com/restate', env, { scope: service, secretHeaders: { 'x-token': token } });
     app.synth();
 
@@ -482,7 +503,7 @@ describe('registrations from another stack than the deployer', () => {
     expect(policy.Properties.PolicyDocument.Statement).toEqual([
       expect.objectContaining({
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        Resource: { Ref: service.getLogicalId(token.node.defaultChild as any) },
+        Resource: service.resolve(`${token.secretArn}-??????`),
       }),
     ]);
     const registration = Object.values(serviceTemplate.findResources('Custom::RestateDeployment'))[0] as any;
@@ -501,7 +522,7 @@ describe('invoke grants across stacks', () => {
     const apiKey = secretsmanager.Secret.fromSecretCompleteArn(platform, 'ApiKey', API_KEY_ARN);
     const env = new RestateCloudEnvironment(platform, 'Env', { environmentId: ENV_ID, apiKey });
     const deployerStack = new Stack(a, 'Deployers');
-    const deployer = new ServiceDeployer(deployerStack, 'Deployer');
+    const deployer = new ServiceDeployer(deployerStack, 'Deployer', { invokeGrant: InvokeGrant.DEPLOYER });
     const service = new Stack(a, 'Service');
     const fn = new lambda.Function(service, 'Fn', {
       runtime: lambda.Runtime.NODEJS_22_X,

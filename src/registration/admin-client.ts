@@ -48,12 +48,22 @@ export interface RegisterResponse {
   readonly services: ServiceMetadata[];
 }
 
+/** `GET /services/{name}`: the parts that say which deployment serves it. */
+export interface ServiceStatus {
+  readonly name: string;
+  readonly deployment_id: string;
+  readonly revision: number;
+  readonly public?: boolean;
+}
+
 export interface Deployment {
   readonly id: string;
   readonly uri?: string;
   readonly arn?: string;
   readonly assume_role_arn?: string;
   readonly created_at?: string;
+  readonly additional_headers?: Record<string, string>;
+  readonly use_http_11?: boolean;
   readonly metadata?: Record<string, string>;
   readonly services?: { name: string; revision?: number }[];
 }
@@ -62,8 +72,10 @@ export interface AdminClientOptions {
   readonly adminUrl: string;
   readonly token?: string;
   readonly insecure?: boolean;
-  /** Per-request timeout. */
-  readonly requestTimeoutMs?: number;
+  /** Trust only this CA (PEM). */
+  readonly ca?: string;
+  /** Aborts every request in flight: the deployer has stopped waiting. */
+  readonly signal?: AbortSignal;
 }
 
 /** A typed client for the parts of Restate's admin API the deployer uses. */
@@ -71,7 +83,10 @@ export class AdminClient {
   readonly adminUrl: string;
   private readonly headers: Record<string, string>;
 
-  constructor(private readonly options: AdminClientOptions) {
+  private readonly transport: { insecure?: boolean; ca?: string; signal?: AbortSignal };
+
+  constructor(options: AdminClientOptions) {
+    this.transport = { insecure: options.insecure, ca: options.ca, signal: options.signal };
     this.adminUrl = options.adminUrl.replace(/\/+$/, '');
     this.headers = { 'content-type': 'application/json', 'accept': 'application/json' };
     if (options.token) this.headers.authorization = `Bearer ${options.token}`;
@@ -79,7 +94,7 @@ export class AdminClient {
 
   /** Resolves with the HTTP status of GET /health; rejects with TransportError when unreachable. */
   async healthStatus(timeoutMs: number): Promise<number> {
-    const res = await request({ method: 'GET', url: `${this.adminUrl}/health`, headers: this.headers, timeoutMs, insecure: this.options.insecure });
+    const res = await request({ method: 'GET', url: `${this.adminUrl}/health`, headers: this.headers, timeoutMs, ...this.transport });
     if (res.status === 401 || res.status === 403) {
       throw new AdminApiError('GET', `${this.adminUrl}/health`, res.status, ...errorMessage(res.body));
     }
@@ -94,6 +109,17 @@ export class AdminClient {
   async listDeployments(timeoutMs: number): Promise<Deployment[]> {
     const { json } = await this.call('GET', '/deployments', undefined, timeoutMs);
     return ((json as { deployments?: Deployment[] }).deployments ?? []);
+  }
+
+  /** `GET /deployments/{id}`; undefined when there is no such deployment. */
+  async getDeployment(id: string, timeoutMs: number): Promise<Deployment | undefined> {
+    const { status, json } = await this.call('GET', `/deployments/${encodeURIComponent(id)}`, undefined, timeoutMs, [404]);
+    return status === 404 ? undefined : (json as Deployment);
+  }
+
+  async getService(name: string, timeoutMs: number): Promise<ServiceStatus> {
+    const { json } = await this.call('GET', `/services/${encodeURIComponent(name)}`, undefined, timeoutMs);
+    return json as ServiceStatus;
   }
 
   async deleteDeployment(id: string, timeoutMs: number): Promise<number> {
@@ -129,7 +155,7 @@ export class AdminClient {
       headers: this.headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       timeoutMs,
-      insecure: this.options.insecure,
+      ...this.transport,
     });
     if ((res.status < 200 || res.status >= 300) && !okStatuses.includes(res.status)) {
       throw new AdminApiError(method, url, res.status, ...errorMessage(res.body));

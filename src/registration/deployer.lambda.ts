@@ -1,9 +1,9 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Deadline } from './backoff';
 import { CfnResult, sendResponse } from './cfn-response';
-import { message, Progress, registerDeployment, removeDeployment } from './deployer';
+import { message, Progress, registerDeployment, removeDeployment, RequestContext } from './deployer';
 import { log } from './log';
-import { DeploymentResourceProperties } from './properties';
+import { decodeProperties, DeploymentResourceProperties, FAILED_CREATE_PREFIX } from './properties';
 
 export interface LambdaContext {
   readonly logStreamName?: string;
@@ -19,27 +19,31 @@ const RESPONSE_RESERVE_MS = 6_000;
  * stack deletion and rollback are never blocked).
  */
 export async function handler(event: CloudFormationCustomResourceEvent, context: LambdaContext): Promise<void> {
-  const props = (event.ResourceProperties ?? {}) as unknown as DeploymentResourceProperties;
+  const raw = (event.ResourceProperties ?? {}) as unknown as Partial<DeploymentResourceProperties>;
   const isDelete = event.RequestType === 'Delete';
   const priorId = event.RequestType === 'Create' ? undefined : event.PhysicalResourceId;
-  // A failed Create still needs a physical id; one that is clearly not a deployment id makes
-  // the Delete CloudFormation then sends a no-op.
-  const fallbackId = priorId ?? `restate-failed-${event.RequestId}`;
+  // A failed Create answers with an id the Delete that follows it recognizes: it then removes
+  // whatever that Create left (see removeDeployment).
+  const fallbackId = priorId ?? `${FAILED_CREATE_PREFIX}${event.RequestId}`;
   const remaining = context.getRemainingTimeInMillis();
   const workMs = Math.max(remaining - RESPONSE_RESERVE_MS, Math.floor(remaining / 2));
   const deadline = Deadline.in(workMs);
   const progress: Progress = { phase: 'starting' };
+  // Requests still in flight when time runs out hang up: the admin API then cancels a
+  // registration instead of completing it after the answer (Lambda freezes open connections).
+  const hangUp = new AbortController();
   log('request', {
     requestType: event.RequestType,
     logicalResourceId: event.LogicalResourceId,
     physicalResourceId: priorId,
-    adminUrl: props.AdminUrl,
-    endpoint: props.LambdaArn ?? props.Uri,
+    adminUrl: raw.AdminUrl,
+    endpoint: raw.LambdaArn ?? raw.Uri,
   });
 
   let timer: NodeJS.Timeout | undefined;
   const outOfTime = new Promise<CfnResult>((resolve) => {
     timer = setTimeout(() => {
+      hangUp.abort();
       const doing = `${progress.phase}${progress.last ? ` (last: ${progress.last})` : ''}`;
       resolve(
         isDelete
@@ -51,8 +55,15 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
 
   const work = (async (): Promise<CfnResult> => {
     try {
-      if (isDelete) return await removeDeployment(props, event.PhysicalResourceId, deadline, progress);
-      return await registerDeployment(props, deadline, progress);
+      const props = decodeProperties(event.ResourceProperties);
+      const ctx: RequestContext = {
+        resource: { stackId: event.StackId, logicalId: event.LogicalResourceId, requestId: event.RequestId },
+        oldProps: event.RequestType === 'Update' ? decodeOld(event.OldResourceProperties) : undefined,
+        priorId,
+        signal: hangUp.signal,
+      };
+      if (isDelete) return await removeDeployment(props, event.PhysicalResourceId, ctx, deadline, progress);
+      return await registerDeployment(props, ctx, deadline, progress);
     } catch (e) {
       if (isDelete) {
         return { status: 'SUCCESS', physicalResourceId: fallbackId, reason: `Delete was not completed (${message(e)}); the stack goes on.` };
@@ -65,4 +76,14 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
   clearTimeout(timer);
   if (result.status === 'FAILED') log('failed', { reason: result.reason });
   await sendResponse(event, result, context.logStreamName);
+}
+
+/** The previous properties, when they are ones ServiceDeployer wrote; else they are not used. */
+function decodeOld(old: unknown): DeploymentResourceProperties | undefined {
+  try {
+    return decodeProperties(old);
+  } catch (e) {
+    log('previous properties not used', { error: message(e) });
+    return undefined;
+  }
 }

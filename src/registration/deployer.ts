@@ -1,10 +1,21 @@
-import { AdminApiError, AdminClient, Deployment, RegisterRequest, TransportError } from './admin-client';
+import { AdminApiError, AdminClient, Deployment, RegisterRequest, RegisterResponse, TransportError } from './admin-client';
 import { backoffDelay, Deadline, sleep } from './backoff';
 import { CfnResult } from './cfn-response';
-import { GrantOutcome, grantInvoke, InvokePermissionError, InvokePermissionTarget, revokeInvoke } from './invoke-permission';
+import { GrantOutcome, grantInvoke, InvokePermissionTarget, revokeInvoke } from './invoke-permission';
 import { log } from './log';
-import { DeploymentResourceProperties, deploymentMetadata, OWNER_METADATA_KEY } from './properties';
-import { readSecret, SecretError } from './secrets';
+import {
+  CREATED_BY_METADATA_KEY,
+  DEFAULTS,
+  DeploymentResourceProperties,
+  deploymentMetadata,
+  FAILED_CREATE_PREFIX,
+  LOGICAL_ID_METADATA_KEY,
+  OWNER_METADATA_KEY,
+  ResourceIdentity,
+  STACK_ID_METADATA_KEY,
+} from './properties';
+import { readSecret } from './secrets';
+import { checkTrusted, normalizeUrl } from './trust';
 import { protocolOf } from '../url';
 
 /** A failure whose message is the whole reason CloudFormation shows. */
@@ -16,6 +27,16 @@ export interface Progress {
   last?: string;
 }
 
+/** The request being answered: which resource, its previous properties, and when to hang up. */
+export interface RequestContext {
+  readonly resource: ResourceIdentity;
+  /** Update only: the properties the resource had before, and its physical id. */
+  readonly oldProps?: DeploymentResourceProperties;
+  readonly priorId?: string;
+  /** Aborted when the deployer stops waiting: requests in flight hang up. */
+  readonly signal?: AbortSignal;
+}
+
 const DEPLOYMENT_ID = /^dp_[A-Za-z0-9]+$/;
 const REGISTER_TIMEOUT_MS = 120_000;
 const CALL_TIMEOUT_MS = 10_000;
@@ -24,20 +45,38 @@ const LAST_PROBE_MS = 1_000;
 const HEALTH_BACKOFF_CAP_MS = 2_000;
 /** Deletes are best effort and must never hold up stack deletion or rollback. */
 const DELETE_BUDGET_MS = 20_000;
+/**
+ * How restate-server reports discovery that AWS refused (AssumeRole or Invoke denied): a grant
+ * or role made moments ago may not be effective yet, so these are retried for a while.
+ */
+const AWS_AUTHORIZATION_FAILURE = /AccessDenied|not authorized to perform|is not authorized|UnrecognizedClientException|InvalidClientTokenId/i;
 
 const bool = (v: string | undefined) => v === 'true';
 
-/** Create and Update: wait for health, register, check services, set visibility, prune. */
+/** One registration in progress: what every step needs. */
+interface Registration {
+  readonly client: AdminClient;
+  readonly props: DeploymentResourceProperties;
+  readonly ctx: RequestContext;
+  readonly endpoint: string;
+  readonly deadline: Deadline;
+  readonly progress: Progress;
+  readonly headers?: Record<string, string>;
+  /** Set once the admin API created a deployment for this request (201). */
+  created?: string;
+  /** Set once an existing deployment was re-registered to serve again. */
+  promoted?: string;
+}
+
+/** Create and Update: wait for health, register, make it serve, check services, set visibility, prune. */
 export async function registerDeployment(
   props: DeploymentResourceProperties,
+  ctx: RequestContext,
   deadline: Deadline,
   progress: Progress,
 ): Promise<CfnResult & { status: 'SUCCESS' }> {
   const endpoint = describeEndpoint(props);
-  if (!props.AdminUrl) throw new DeployError('the AdminUrl property is missing: the custom resource was not created by ServiceDeployer.');
-  if (!props.LambdaArn === !props.Uri) {
-    throw new DeployError('exactly one of the LambdaArn and Uri properties must be set: the custom resource was not created by ServiceDeployer.');
-  }
+  checkTrusted(props);
   if (props.Uri && bool(props.RequireHttps) && protocolOf(props.Uri) !== 'https:') {
     throw new DeployError(
       `endpoint ${props.Uri} is not HTTPS, but the environment requires HTTPS: serve it over https://, or register with allowInsecureHttp: true.`,
@@ -45,7 +84,7 @@ export async function registerDeployment(
   }
 
   progress.phase = 'reading the admin API key';
-  const client = await adminClient(props);
+  const client = await adminClient(props, ctx.signal);
   const headers = await readSecretHeaders(props);
 
   await waitForHealth(client, props, deadline, progress);
@@ -57,59 +96,50 @@ export async function registerDeployment(
     progress.phase = `granting ${target.roleArn} invoke on ${target.lambdaArn}`;
     granted = await grantInvoke(target, deadline);
   }
-  const outcome: RegistrationOutcome = { deploymentLeft: false };
+  const reg: Registration = { client, props, ctx, endpoint, deadline, progress, headers };
+  let result: CfnResult & { status: 'SUCCESS' };
   try {
-    return await registerAndConfigure(client, props, headers, endpoint, deadline, progress, outcome);
+    result = await registerAndConfigure(reg);
   } catch (e) {
-    // A failed registration leaves no grant behind that it made itself, unless a deployment
-    // now points at the handler (e.g. making a service private failed after registering).
-    if (target && granted === 'added' && !outcome.deploymentLeft) await revokeInvoke(target, deadline.within(CALL_TIMEOUT_MS));
-    throw e;
+    throw await undoFailedRegistration(reg, e, target && granted === 'added' ? target : undefined);
   }
+  const cleanup = await releaseOldGrant(reg, result.physicalResourceId);
+  return cleanup ? { ...result, reason: `${result.reason}; ${cleanup}` } : result;
 }
 
-/** Whether a failed registration still left a deployment registered for the endpoint. */
-interface RegistrationOutcome {
-  deploymentLeft: boolean;
-}
-
-async function registerAndConfigure(
-  client: AdminClient,
-  props: DeploymentResourceProperties,
-  headers: Record<string, string> | undefined,
-  endpoint: string,
-  deadline: Deadline,
-  progress: Progress,
-  outcome: RegistrationOutcome,
-): Promise<CfnResult & { status: 'SUCCESS' }> {
-  const request: RegisterRequest = {
-    ...(props.LambdaArn ? { arn: props.LambdaArn } : { uri: props.Uri! }),
-    ...(props.AssumeRoleArn ? { assume_role_arn: props.AssumeRoleArn } : {}),
-    ...(headers ? { additional_headers: headers } : {}),
-    ...(props.Uri && props.UseHttp11 !== undefined ? { use_http_11: bool(props.UseHttp11) } : {}),
-    force: bool(props.Force),
-    breaking: bool(props.Breaking),
-    metadata: deploymentMetadata(props),
-  };
+async function registerAndConfigure(reg: Registration): Promise<CfnResult & { status: 'SUCCESS' }> {
+  const { client, props, endpoint, deadline, progress } = reg;
+  const force = bool(props.Force);
   progress.phase = `registering ${endpoint} at ${client.adminUrl}/deployments`;
-  log('registering', { endpoint, adminUrl: client.adminUrl, force: request.force, breaking: request.breaking });
-  const { status, response } = await withRetries(progress, deadline, () =>
-    client.register(request, deadline.cap(REGISTER_TIMEOUT_MS)),
-  ).catch((e) => {
-    throw explainRegisterFailure(e, endpoint, props);
-  });
-  const deploymentId = response.id;
-  outcome.deploymentLeft = true;
-  const services = response.services ?? [];
+  log('registering', { endpoint, adminUrl: client.adminUrl, force, breaking: bool(props.Breaking) });
+  const first = await register(reg, force, reg.ctx.resource.requestId);
+  const deploymentId = first.response.id;
+  if (first.status === 201) reg.created = deploymentId;
+  log('registered', { deploymentId, created: first.status === 201, services: first.response.services?.map((s) => s.name) });
+
+  // An existing deployment answers 200 as it is: serving another revision, owned by another
+  // resource, or with an older role or headers. Re-registering it with force fixes all three.
+  let services = first.response.services ?? [];
+  const { why, existing } = first.status === 201 || force ? { why: [] } : await whyReRegister(reg, deploymentId, services.map((s) => s.name));
+  if (why.length > 0) {
+    progress.phase = `re-registering ${endpoint} with force to make ${deploymentId} serve (${why.join('; ')})`;
+    // The deployment keeps the id of the request that created it: a failed Create's rollback
+    // removes only what that Create created.
+    const again = await register(reg, true, existing?.metadata?.[CREATED_BY_METADATA_KEY] ?? '');
+    if (again.response.id !== deploymentId) {
+      throw new DeployError(`re-registering ${endpoint} with force answered deployment ${again.response.id}, not ${deploymentId}; check the admin API's deployments.`);
+    }
+    reg.promoted = `${deploymentId} (${why.join('; ')})`;
+    services = again.response.services ?? services;
+    log('re-registered', { deploymentId, why });
+  }
   const names = services.map((s) => s.name);
-  log('registered', { deploymentId, created: status === 201, services: names });
+  await checkServing(reg, deploymentId, names);
 
   const missing = (props.ExpectedServices ?? []).filter((n) => !names.includes(n));
   if (missing.length > 0) {
-    if (status === 201) outcome.deploymentLeft = !(await removeQuietly(client, deploymentId, deadline));
-    const cleanup = status !== 201 ? '' : outcome.deploymentLeft ? `; the new deployment ${deploymentId} could not be removed again` : `; the new deployment ${deploymentId} was removed again`;
     throw new DeployError(
-      `discovery of ${endpoint} found service(s) [${names.join(', ')}], but expected service(s) [${missing.join(', ')}] were missing${cleanup}. ` +
+      `discovery of ${endpoint} found service(s) [${names.join(', ')}], but expected service(s) [${missing.join(', ')}] were missing. ` +
         'Check that the deployed code binds these services, or correct expectedServices.',
     );
   }
@@ -127,21 +157,135 @@ async function registerAndConfigure(
   let pruned = '';
   if (bool(props.PruneDrained) && props.Owner) {
     progress.phase = 'pruning drained deployments';
-    pruned = await pruneDrained(client, props, deploymentId, Number(props.RevisionHistoryLimit ?? '0'), deadline);
+    pruned = await pruneDrained(client, props, deploymentId, Number(props.RevisionHistoryLimit ?? DEFAULTS.revisionHistoryLimit), deadline);
   }
 
+  const verb = first.status === 201 ? 'Registered' : reg.promoted ? 'Re-registered' : 'Already registered';
   return {
     status: 'SUCCESS',
     physicalResourceId: deploymentId,
-    reason: `${status === 201 ? 'Registered' : 'Already registered'} ${endpoint} as ${deploymentId} with services [${names.join(', ')}]${pruned}`,
+    reason:
+      `${verb} ${endpoint} as ${deploymentId} with services [${names.join(', ')}]` +
+      `${reg.promoted ? `; promoted ${reg.promoted}, so that it serves [${names.join(', ')}]` : ''}${pruned}`,
     data: { DeploymentId: deploymentId, ServiceNames: names.join(',') },
   };
 }
 
-/** Delete: honour the removal policy; best effort, bounded, always SUCCESS. */
+async function register(reg: Registration, force: boolean, createdBy: string): Promise<{ status: number; response: RegisterResponse }> {
+  const { client, props, deadline, progress } = reg;
+  const request: RegisterRequest = {
+    ...(props.LambdaArn ? { arn: props.LambdaArn } : { uri: props.Uri! }),
+    ...(props.AssumeRoleArn ? { assume_role_arn: props.AssumeRoleArn } : {}),
+    ...(reg.headers ? { additional_headers: reg.headers } : {}),
+    ...(props.Uri && props.UseHttp11 !== undefined ? { use_http_11: bool(props.UseHttp11) } : {}),
+    force,
+    breaking: bool(props.Breaking),
+    metadata: deploymentMetadata(props, reg.ctx.resource, createdBy),
+  };
+  const authRetryMs = Number(props.AuthRetrySeconds ?? DEFAULTS.authRetrySeconds) * 1000;
+  const authRetry = props.LambdaArn ? deadline.within(authRetryMs) : undefined;
+  return withRetries(progress, deadline, () => client.register(request, deadline.cap(REGISTER_TIMEOUT_MS)), authRetry).catch((e) => {
+    throw explainRegisterFailure(e, reg.endpoint, props);
+  });
+}
+
+/** Why an existing deployment must be re-registered: empty when it already serves as asked. */
+async function whyReRegister(reg: Registration, deploymentId: string, serviceNames: string[]): Promise<{ why: string[]; existing?: Deployment }> {
+  const { client, props, deadline, ctx } = reg;
+  const why: string[] = [];
+  const notServing = await servedByOthers(client, deploymentId, serviceNames, deadline);
+  if (notServing.length > 0) why.push(`[${notServing.map((s) => `${s.name} was served by ${s.by}`).join(', ')}]`);
+  const existing = await client.getDeployment(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
+  if (!existing) return { why };
+  const meta = existing.metadata ?? {};
+  if (meta[STACK_ID_METADATA_KEY] !== ctx.resource.stackId || meta[LOGICAL_ID_METADATA_KEY] !== ctx.resource.logicalId) {
+    why.push(`adopted from ${describeOwner(meta)}`);
+  }
+  if (props.LambdaArn && (existing.assume_role_arn ?? undefined) !== props.AssumeRoleArn) why.push('its invoker role changed');
+  if (!sameHeaders(existing.additional_headers, reg.headers)) why.push('its headers changed');
+  if (props.Uri && props.UseHttp11 !== undefined && (existing.use_http_11 ?? false) !== bool(props.UseHttp11)) why.push('its HTTP version changed');
+  return { why, existing };
+}
+
+/** The services among `names` whose latest revision is another deployment than `deploymentId`. */
+async function servedByOthers(
+  client: AdminClient,
+  deploymentId: string,
+  names: string[],
+  deadline: Deadline,
+): Promise<{ name: string; by: string }[]> {
+  const others: { name: string; by: string }[] = [];
+  for (const name of names) {
+    const service = await client.getService(name, deadline.cap(CALL_TIMEOUT_MS));
+    if (service.deployment_id !== deploymentId) others.push({ name, by: `${service.deployment_id} (revision ${service.revision})` });
+  }
+  return others;
+}
+
+/** After every successful registration, each of its services is served by it. */
+async function checkServing(reg: Registration, deploymentId: string, names: string[]): Promise<void> {
+  reg.progress.phase = `checking that ${deploymentId} serves [${names.join(', ')}]`;
+  const others = await servedByOthers(reg.client, deploymentId, names, reg.deadline);
+  if (others.length > 0) {
+    throw new DeployError(
+      `registered ${reg.endpoint} as ${deploymentId}, but [${others.map((s) => `${s.name} is served by ${s.by}`).join(', ')}]. ` +
+        'Another registration of the same services may have run at the same time: deploy again.',
+    );
+  }
+}
+
+/**
+ * After a failed registration: removes the deployment this request created (unless invocations
+ * are pinned to it) and a grant it added, and says in the reason what was left.
+ */
+async function undoFailedRegistration(reg: Registration, e: unknown, addedGrant: InvokePermissionTarget | undefined): Promise<Error> {
+  if (!(e instanceof DeployError || e instanceof AdminApiError || e instanceof TransportError)) return e instanceof Error ? e : new Error(String(e));
+  const budget = reg.deadline.within(DELETE_BUDGET_MS);
+  const notes: string[] = [];
+  let deploymentLeft = false;
+  if (reg.created) {
+    const outcome = await removeIfDrained(reg.client, reg.created, budget);
+    deploymentLeft = !outcome.startsWith('removed');
+    notes.push(`the new deployment ${reg.created} was ${outcome}`);
+  }
+  if (reg.promoted) notes.push(`${reg.promoted.split(' ')[0]} had already been re-registered to serve, and still does`);
+  if (addedGrant && !deploymentLeft) notes.push(await revokeInvoke(addedGrant, budget));
+  const text = message(e).replace(/\.$/, '');
+  return new DeployError(notes.length > 0 ? `${text}; ${notes.join('; ')}.` : `${text}.`);
+}
+
+/** Deletes a deployment no invocation is pinned to; says what happened, never throws. */
+async function removeIfDrained(client: AdminClient, deploymentId: string, deadline: Deadline): Promise<string> {
+  try {
+    const inFlight = await client.inFlightInvocations(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
+    if (inFlight > 0) return `kept: ${inFlight} invocation(s) are pinned to it`;
+    const status = await client.deleteDeployment(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
+    return status === 404 ? 'removed already' : 'removed again';
+  } catch (e) {
+    log('could not remove deployment', { deploymentId, error: message(e) });
+    return `not removed (${message(e)}); remove it by hand`;
+  }
+}
+
+/**
+ * Update: a grant the old properties had the deployer keep, and the new ones no longer use on
+ * the same deployment (another role, environment or grant mode), is removed unless another
+ * deployment still uses it. A new deployment id leaves this to the Delete of the old one.
+ */
+async function releaseOldGrant(reg: Registration, deploymentId: string): Promise<string | undefined> {
+  const old = reg.ctx.oldProps ? invokeTarget(reg.ctx.oldProps) : undefined;
+  // Only the same deployment of the same handler: old properties never name another function.
+  if (!old || reg.ctx.priorId !== deploymentId || old.lambdaArn !== reg.props.LambdaArn) return undefined;
+  const current = invokeTarget(reg.props);
+  if (current && current.lambdaArn === old.lambdaArn && current.roleArn === old.roleArn && current.environment === old.environment) return undefined;
+  return revokeUnlessUsed(reg.client, old, [deploymentId], reg.deadline.within(DELETE_BUDGET_MS));
+}
+
+/** Delete: honour ownership and the removal policy; best effort, bounded, always SUCCESS. */
 export async function removeDeployment(
   props: DeploymentResourceProperties,
   physicalId: string,
+  ctx: RequestContext,
   deadline: Deadline,
   progress: Progress,
 ): Promise<CfnResult> {
@@ -149,17 +293,25 @@ export async function removeDeployment(
     log('delete', { deploymentId: physicalId, outcome: reason });
     return { status: 'SUCCESS', physicalResourceId: physicalId, reason };
   };
-  if (!DEPLOYMENT_ID.test(physicalId)) return ok(`Nothing to remove: ${physicalId} is not a Restate deployment id (the create had failed).`);
+  if (physicalId.startsWith(FAILED_CREATE_PREFIX)) {
+    return ok(await removeFailedCreate(props, physicalId.slice(FAILED_CREATE_PREFIX.length), ctx, deadline, progress));
+  }
+  if (!DEPLOYMENT_ID.test(physicalId)) return ok(`Nothing to remove: ${physicalId} is not a Restate deployment id.`);
   const target = invokeTarget(props);
   const keepsGrant = target ? ', with the invoker role\'s permission to invoke its handler' : '';
-  if (props.RemovalPolicy !== 'destroy') return ok(`Retained deployment ${physicalId} (removal policy RETAIN)${keepsGrant}.`);
+  if ((props.RemovalPolicy ?? DEFAULTS.removalPolicy) !== 'destroy') return ok(`Retained deployment ${physicalId} (removal policy RETAIN)${keepsGrant}.`);
 
   const budget = deadline.within(DELETE_BUDGET_MS);
   try {
+    checkTrusted(props);
     progress.phase = 'reading the admin API key';
-    const client = await adminClient(props);
+    const client = await adminClient(props, ctx.signal);
     progress.phase = `removing deployment ${physicalId} at ${client.adminUrl}`;
-    if (!bool(props.Force)) {
+    const deployment = await client.getDeployment(physicalId, budget.cap(CALL_TIMEOUT_MS));
+    const owner = deployment && ownerElsewhere(deployment, ctx.resource);
+    // A replacement (new logical id) re-registered the same endpoint and took it over.
+    if (owner) return ok(`Kept deployment ${physicalId}: it is owned by ${owner}, which replaced this resource.`);
+    if (deployment && !bool(props.Force)) {
       const inFlight = await client.inFlightInvocations(physicalId, budget.cap(CALL_TIMEOUT_MS));
       if (inFlight > 0) {
         return ok(
@@ -167,7 +319,7 @@ export async function removeDeployment(
         );
       }
     }
-    const status = await client.deleteDeployment(physicalId, budget.cap(CALL_TIMEOUT_MS));
+    const status = deployment ? await client.deleteDeployment(physicalId, budget.cap(CALL_TIMEOUT_MS)) : 404;
     const removed = status === 404 ? `Deployment ${physicalId} was already gone` : `Removed deployment ${physicalId}`;
     if (!target) return ok(`${removed}.`);
     progress.phase = `removing the invoke permission on ${target.lambdaArn}`;
@@ -177,7 +329,72 @@ export async function removeDeployment(
   }
 }
 
-async function adminClient(props: DeploymentResourceProperties): Promise<AdminClient> {
+/**
+ * The Delete after a failed Create: removes every deployment that Create created (also one the
+ * admin API completed after the deployer stopped waiting), whatever the removal policy, since
+ * the resource never existed; and the grant it added. Never throws.
+ */
+async function removeFailedCreate(
+  props: DeploymentResourceProperties,
+  requestId: string,
+  ctx: RequestContext,
+  deadline: Deadline,
+  progress: Progress,
+): Promise<string> {
+  const budget = deadline.within(DELETE_BUDGET_MS);
+  try {
+    checkTrusted(props);
+    progress.phase = 'reading the admin API key';
+    const client = await adminClient(props, ctx.signal);
+    progress.phase = `looking for deployments of the failed create at ${client.adminUrl}`;
+    const deployments = await client.listDeployments(budget.cap(CALL_TIMEOUT_MS));
+    const leftovers = deployments.filter(
+      (d) =>
+        d.metadata?.[CREATED_BY_METADATA_KEY] === requestId &&
+        d.metadata?.[LOGICAL_ID_METADATA_KEY] === ctx.resource.logicalId &&
+        d.metadata?.[STACK_ID_METADATA_KEY] === ctx.resource.stackId,
+    );
+    const notes = [];
+    const gone: string[] = [];
+    for (const d of leftovers) {
+      const outcome = await removeIfDrained(client, d.id, budget);
+      if (outcome.startsWith('removed')) gone.push(d.id);
+      notes.push(`deployment ${d.id} ${outcome}`);
+    }
+    const target = invokeTarget(props);
+    if (target && gone.length === leftovers.length) notes.push(await revokeUnlessUsed(client, target, gone, budget));
+    return notes.length > 0 ? `Undid the failed create: ${notes.join('; ')}.` : 'Nothing to remove: the failed create left no deployment.';
+  } catch (e) {
+    return `Could not check what the failed create left (${message(e)}); the stack goes on. Look for deployments with metadata ${CREATED_BY_METADATA_KEY}=${requestId}.`;
+  }
+}
+
+/** Who else owns `deployment`, when its metadata names another CloudFormation resource. */
+function ownerElsewhere(deployment: Deployment, resource: ResourceIdentity): string | undefined {
+  const meta = deployment.metadata ?? {};
+  const stackId = meta[STACK_ID_METADATA_KEY];
+  const logicalId = meta[LOGICAL_ID_METADATA_KEY];
+  if (stackId === undefined || logicalId === undefined) return undefined;
+  if (stackId === resource.stackId && logicalId === resource.logicalId) return undefined;
+  return describeOwner(meta);
+}
+
+function describeOwner(meta: Record<string, string>): string {
+  const logicalId = meta[LOGICAL_ID_METADATA_KEY];
+  const stackId = meta[STACK_ID_METADATA_KEY];
+  if (!logicalId || !stackId) return meta[OWNER_METADATA_KEY] ? `'${meta[OWNER_METADATA_KEY]}'` : 'a registration made outside this stack';
+  // arn:aws:cloudformation:region:account:stack/NAME/uuid
+  const stackName = stackId.split('/')[1] ?? stackId;
+  return `${logicalId} of stack ${stackName}${meta[OWNER_METADATA_KEY] ? ` ('${meta[OWNER_METADATA_KEY]}')` : ''}`;
+}
+
+function sameHeaders(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const norm = (h: Record<string, string> | undefined) =>
+    JSON.stringify(Object.entries(h ?? {}).map(([k, v]) => [k.toLowerCase(), v]).sort());
+  return norm(a) === norm(b);
+}
+
+async function adminClient(props: DeploymentResourceProperties, signal: AbortSignal | undefined): Promise<AdminClient> {
   let token: string | undefined;
   if (props.AuthTokenSecretArn) {
     try {
@@ -189,7 +406,7 @@ async function adminClient(props: DeploymentResourceProperties): Promise<AdminCl
       );
     }
   }
-  return new AdminClient({ adminUrl: props.AdminUrl, token, insecure: bool(props.InsecureSkipTlsVerify) });
+  return new AdminClient({ adminUrl: props.AdminUrl, token, insecure: bool(props.InsecureSkipTlsVerify), ca: props.AdminCaCertificate, signal });
 }
 
 async function readSecretHeaders(props: DeploymentResourceProperties): Promise<Record<string, string> | undefined> {
@@ -207,7 +424,7 @@ async function readSecretHeaders(props: DeploymentResourceProperties): Promise<R
 }
 
 async function waitForHealth(client: AdminClient, props: DeploymentResourceProperties, deadline: Deadline, progress: Progress) {
-  const timeoutMs = Number(props.HealthTimeoutSeconds ?? '120') * 1000;
+  const timeoutMs = Number(props.HealthTimeoutSeconds ?? DEFAULTS.healthTimeoutSeconds) * 1000;
   const wait = deadline.within(timeoutMs);
   // When the deployer's own time is shorter than the bound, it is what ends the wait.
   const cutByDeadline = deadline.remainingMs() < timeoutMs;
@@ -246,16 +463,28 @@ async function waitForHealth(client: AdminClient, props: DeploymentResourcePrope
   );
 }
 
-/** Retries transport errors and 5xx answers within the deadline; 4xx answers are final. */
-async function withRetries<T>(progress: Progress, deadline: Deadline, call: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+/**
+ * Retries transport errors and 5xx answers within the deadline; 4xx answers are final, and so
+ * are discovery failures (Restate has already retried discovery itself) — except, until
+ * `authRetry` runs out, those where AWS refused Restate (a grant or role not effective yet).
+ */
+async function withRetries<T>(progress: Progress, deadline: Deadline, call: () => Promise<T>, authRetry?: Deadline): Promise<T> {
+  for (let attempt = 0, authAttempt = 0; ; attempt++) {
     try {
       return await call();
     } catch (e) {
-      // Discovery failures are final: Restate has already retried discovery itself.
+      progress.last = message(e);
+      if (authRetry && e instanceof AdminApiError && e.isDiscoveryFailure && AWS_AUTHORIZATION_FAILURE.test(e.apiMessage)) {
+        const delay = backoffDelay(authAttempt++, 1_000, 8_000, 500);
+        if (authRetry.remainingMs() > delay) {
+          log('AWS refused discovery; retrying', { phase: progress.phase, attempt: authAttempt, last: progress.last });
+          await sleep(delay);
+          continue;
+        }
+        throw e;
+      }
       const retriable =
         e instanceof TransportError || (e instanceof AdminApiError && e.status >= 500 && e.status !== 501 && !e.isDiscoveryFailure);
-      progress.last = message(e);
       const delay = backoffDelay(attempt, 500);
       if (!retriable || attempt >= 4 || deadline.remainingMs() <= delay + 1_000) throw e;
       log('retrying', { phase: progress.phase, attempt: attempt + 1, last: progress.last });
@@ -268,6 +497,13 @@ function explainRegisterFailure(e: unknown, endpoint: string, props: DeploymentR
   if (e instanceof AdminApiError) {
     if (e.isAuthError) return authFailure(e, props);
     if (e.isDiscoveryFailure) {
+      if (props.LambdaArn && AWS_AUTHORIZATION_FAILURE.test(e.apiMessage)) {
+        return new DeployError(
+          `registering ${endpoint} failed: ${e.message}. AWS refused Restate` +
+            `${props.AuthRetrySeconds !== '0' ? ` for ${props.AuthRetrySeconds ?? DEFAULTS.authRetrySeconds} s` : ''}: check that role ${props.AssumeRoleArn ?? '(none)'} trusts Restate Cloud ` +
+            `(its trust policy) and may invoke ${props.LambdaArn} (lambda:InvokeFunction in the function's resource policy).`,
+        );
+      }
       return new DeployError(
         `registering ${endpoint} failed: ${e.message}. ` +
           'Restate could not discover the service: check that the endpoint is reachable from the Restate environment and serves a Restate SDK endpoint' +
@@ -324,7 +560,7 @@ async function pruneDrained(
       // The pruned version's grant goes with it, unless another deployment still uses it.
       const roleArn = d.assume_role_arn ?? props.AssumeRoleArn;
       if (bool(props.GrantInvoke) && d.arn && roleArn) {
-        const prunedTarget = { lambdaArn: d.arn, roleArn };
+        const prunedTarget = { lambdaArn: d.arn, roleArn, environment: normalizeUrl(props.AdminUrl) };
         if (usersOf(prunedTarget, deployments, removed, props.AssumeRoleArn).length === 0) revoked.push(await revokeInvoke(prunedTarget, deadline));
       }
     }
@@ -341,7 +577,7 @@ async function pruneDrained(
 /** The grant this registration keeps for its handler, if it keeps one. */
 function invokeTarget(props: DeploymentResourceProperties): InvokePermissionTarget | undefined {
   if (!bool(props.GrantInvoke) || !props.LambdaArn || !props.AssumeRoleArn) return undefined;
-  return { lambdaArn: props.LambdaArn, roleArn: props.AssumeRoleArn };
+  return { lambdaArn: props.LambdaArn, roleArn: props.AssumeRoleArn, environment: normalizeUrl(props.AdminUrl) };
 }
 
 /**
@@ -370,22 +606,10 @@ async function revokeUnlessUsed(client: AdminClient, target: InvokePermissionTar
   return revokeInvoke(target, deadline);
 }
 
-/** Removes a deployment this request created and then rejected; true when it is gone. */
-async function removeQuietly(client: AdminClient, deploymentId: string, deadline: Deadline): Promise<boolean> {
-  try {
-    await client.deleteDeployment(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
-    return true;
-  } catch (e) {
-    log('could not remove rejected deployment', { deploymentId, error: message(e) });
-    return false;
-  }
-}
-
 function describeEndpoint(props: DeploymentResourceProperties): string {
   return props.LambdaArn ? `Lambda ${props.LambdaArn}` : `endpoint ${props.Uri ?? '(no Uri)'}`;
 }
 
 export function message(e: unknown): string {
-  if (e instanceof SecretError || e instanceof DeployError || e instanceof InvokePermissionError) return e.message;
   return e instanceof Error ? e.message : String(e);
 }

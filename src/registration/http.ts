@@ -10,6 +10,10 @@ export interface HttpRequest {
   readonly timeoutMs: number;
   /** Accept any TLS certificate (self-signed test environments only). */
   readonly insecure?: boolean;
+  /** Trust only this CA (PEM) for https. */
+  readonly ca?: string;
+  /** Hang up when this aborts: a registration the deployer stops waiting for is cancelled. */
+  readonly signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -33,6 +37,7 @@ export function request(req: HttpRequest): Promise<HttpResponse> {
   const lib = url.protocol === 'https:' ? https : http;
   const body = req.body === undefined ? undefined : Buffer.from(req.body, 'utf8');
   return new Promise((resolve, reject) => {
+    if (req.signal?.aborted) return reject(new TransportError(req.url, 'aborted: the deployer stopped waiting'));
     const r = lib.request(
       url,
       {
@@ -40,6 +45,8 @@ export function request(req: HttpRequest): Promise<HttpResponse> {
         headers: { ...req.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
         timeout: req.timeoutMs,
         ...(url.protocol === 'https:' && req.insecure ? { rejectUnauthorized: false } : {}),
+        ...(url.protocol === 'https:' && req.ca ? { ca: req.ca } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -57,5 +64,6 @@ export function request(req: HttpRequest): Promise<HttpResponse> {
 
 function describe(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
+  if (err.name === 'AbortError') return 'aborted: the deployer stopped waiting';
   return err.code ? `${err.code}: ${err.message}` : String(err.message ?? e);
 }

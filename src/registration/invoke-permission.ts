@@ -18,6 +18,8 @@ export interface InvokePermissionTarget {
   readonly lambdaArn: string;
   /** The role Restate assumes to invoke it. */
   readonly roleArn: string;
+  /** The environment (normalized admin URL) the grant is for. */
+  readonly environment: string;
 }
 
 /** Whether `grant()` added the statement, or found it already there. */
@@ -28,7 +30,7 @@ const clients = new Map<string, LambdaClient>();
 /** Adds the statement unless it is there already. Conflicting updates are retried in time. */
 export async function grantInvoke(target: InvokePermissionTarget, deadline: Deadline): Promise<GrantOutcome> {
   const functionName = permissionFunctionName(target.lambdaArn);
-  const sid = statementId(target.roleArn);
+  const sid = statementId(target.roleArn, target.environment);
   for (let attempt = 0; ; attempt++) {
     try {
       await client(functionName).send(
@@ -67,7 +69,7 @@ export async function grantInvoke(target: InvokePermissionTarget, deadline: Dead
  */
 export async function revokeInvoke(target: InvokePermissionTarget, deadline: Deadline): Promise<string> {
   const functionName = permissionFunctionName(target.lambdaArn);
-  const sid = statementId(target.roleArn);
+  const sid = statementId(target.roleArn, target.environment);
   try {
     await client(functionName).send(new RemovePermissionCommand({ FunctionName: functionName, StatementId: sid }), {
       abortSignal: AbortSignal.timeout(deadline.cap(10_000)),

@@ -5,9 +5,12 @@ import * as crypto from 'crypto';
  * the scale tests and the benchmark size these statements without loading it).
  */
 
-/** One statement id per invoker role: re-granting is idempotent, and roles never collide. */
-export function statementId(roleArn: string): string {
-  return `restate-invoke-${crypto.createHash('sha256').update(roleArn).digest('hex').slice(0, 16)}`;
+/**
+ * One statement id per invoker role and environment (admin URL): re-granting is idempotent,
+ * and removing one environment's grant never removes another's that shares the role.
+ */
+export function statementId(roleArn: string, environment: string): string {
+  return `restate-invoke-${crypto.createHash('sha256').update(`${roleArn}|${environment}`).digest('hex').slice(0, 16)}`;
 }
 
 /**

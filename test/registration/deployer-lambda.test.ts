@@ -1,4 +1,4 @@
-import { deploymentEvent, RecordedRequest, RecordingServer, Route, secretsManagerRoute, useFakeAwsCredentials } from './fakes';
+import { deploymentEvent, RecordedRequest, RecordingServer, Route, secretsManagerRoute, servedBy, trustProps, useFakeAwsCredentials } from './fakes';
 import { handler } from '../../src/registration/deployer.lambda';
 import { DeploymentResourceProperties } from '../../src/registration/properties';
 
@@ -13,15 +13,26 @@ let cfn: RecordingServer;
 let admin: RecordingServer;
 let logs: string[];
 
-/** The admin API of a healthy environment; `overrides` answer first. */
+/**
+ * The admin API of a healthy environment, whose services are served by the deployment last
+ * registered; `overrides` answer first.
+ */
 function adminRoute(overrides: Route = () => undefined): Route {
-  return (req) =>
-    overrides(req) ??
-    (req.path === '/health'
-      ? { status: 200 }
-      : req.method === 'POST' && req.path === '/deployments'
-        ? { status: 201, body: { id: 'dp_11pXug0mWsff2NOoRBZbOcV', services: [{ name: 'Greeter', revision: 1, public: true }] } }
-        : undefined);
+  let latest = 'dp_11pXug0mWsff2NOoRBZbOcV';
+  return (req) => {
+    const answer =
+      overrides(req) ??
+      (req.path === '/health'
+        ? { status: 200 }
+        : req.method === 'POST' && req.path === '/deployments'
+          ? { status: 201, body: { id: 'dp_11pXug0mWsff2NOoRBZbOcV', services: [{ name: 'Greeter', revision: 1, public: true }] } }
+          : req.path === '/query'
+            ? { status: 200, body: { rows: [{ count: 0 }] } }
+            : undefined);
+    const id = (answer?.body as { id?: unknown } | undefined)?.id;
+    if (req.method === 'POST' && req.path === '/deployments' && typeof id === 'string') latest = id;
+    return answer ?? servedBy(() => latest)(req);
+  };
 }
 
 function props(extra: Partial<DeploymentResourceProperties> = {}): DeploymentResourceProperties {
@@ -49,6 +60,7 @@ async function invoke(
   opts: { physicalResourceId?: string; remainingMs?: number } = {},
 ): Promise<{ response: any; elapsedMs: number }> {
   const event = deploymentEvent(requestType, resourceProps, cfn.url, opts.physicalResourceId);
+  trustProps(resourceProps);
   const endsAt = Date.now() + (opts.remainingMs ?? 60_000);
   const before = cfn.requests.length;
   const started = Date.now();
@@ -105,6 +117,9 @@ describe('Create of a Lambda deployment', () => {
           'restate-cloud-cdk.owner': 'App/Stack/Handler/CurrentVersion/RestateRegistrationABCD1234',
           'restate-cloud-cdk.stack': 'App',
           'restate-cloud-cdk.construct': 'Stack/Handler/CurrentVersion/RestateRegistrationABCD1234',
+          'restate-cloud-cdk.stack-id': 'arn:aws:cloudformation:us-east-1:111111111111:stack/App/1',
+          'restate-cloud-cdk.logical-id': 'Registration',
+          'restate-cloud-cdk.created-by': 'req-1',
         },
       },
     ]);
@@ -121,7 +136,7 @@ describe('Create of a Lambda deployment', () => {
     });
     expect(response.Reason).toContain(LAMBDA_ARN);
     // Public already: no visibility change, no pruning, no other calls.
-    expect(admin.calls()).toEqual(['POST /deployments']);
+    expect(admin.calls()).toEqual(['POST /deployments', 'GET /services/Greeter']);
   });
 
   test('force and breaking true are sent as true', async () => {
@@ -148,17 +163,23 @@ describe('Create of a Lambda deployment', () => {
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toContain(missing);
     expect(response.Reason).toContain('ResourceNotFoundException');
-    expect(response.PhysicalResourceId).toBe('restate-failed-req-1');
+    expect(response.PhysicalResourceId).toBe('restate-failed-create-req-1');
     expect(admin.requests).toHaveLength(0);
   });
 
   test('an already registered deployment (200) is reused', async () => {
     admin.route = adminRoute((r) =>
-      r.method === 'POST' ? { status: 200, body: { id: 'dp_existing', services: [{ name: 'Greeter', public: true }] } } : undefined,
+      r.method === 'POST'
+        ? { status: 200, body: { id: 'dp_existing', services: [{ name: 'Greeter', public: true }] } }
+        : r.path === '/deployments/dp_existing'
+          ? { status: 200, body: { id: 'dp_existing', arn: LAMBDA_ARN, assume_role_arn: ROLE_ARN, metadata: { 'restate-cloud-cdk.stack-id': 'arn:aws:cloudformation:us-east-1:111111111111:stack/App/1', 'restate-cloud-cdk.logical-id': 'Registration' } } }
+          : undefined,
     );
     const { response } = await invoke('Create', props());
     expect(response.PhysicalResourceId).toBe('dp_existing');
     expect(response.Reason).toMatch(/^Already registered/);
+    // It already serves, is owned by this resource and uses this role: registered once.
+    expect(admin.calls()).toEqual(['POST /deployments', 'GET /services/Greeter', 'GET /deployments/dp_existing', 'GET /services/Greeter']);
   });
 
   test('private services are made private, public ones public again', async () => {
@@ -180,7 +201,7 @@ describe('Create of a Lambda deployment', () => {
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toContain('[Counter]');
     expect(response.Reason).toContain('found service(s) [Greeter]');
-    expect(admin.calls()).toEqual(['POST /deployments', 'DELETE /deployments/dp_11pXug0mWsff2NOoRBZbOcV?force=true']);
+    expect(admin.calls()).toEqual(['POST /deployments', 'GET /services/Greeter', 'POST /query', 'DELETE /deployments/dp_11pXug0mWsff2NOoRBZbOcV?force=true']);
   });
 
   test('discovery failure (400) names the URL, the status and the admin API message', async () => {
@@ -255,7 +276,7 @@ describe('Create of a Lambda deployment', () => {
   test('an unqualified endpoint property set is rejected with a reason', async () => {
     const { response } = await invoke('Create', props({ Uri: 'https://x.example.com' }));
     expect(response.Status).toBe('FAILED');
-    expect(response.Reason).toContain('exactly one of the LambdaArn and Uri');
+    expect(response.Reason).toContain('exactly one of the properties LambdaArn and Uri');
   });
 
   test('a failed Update keeps the old physical id', async () => {
@@ -324,8 +345,8 @@ describe('Delete', () => {
     admin.route = inFlight(0);
     const { response } = await invoke('Delete', props({ RemovalPolicy: 'destroy' }), { physicalResourceId: 'dp_abc' });
     expect(response.Status).toBe('SUCCESS');
-    expect(admin.calls()).toEqual(['POST /query', 'DELETE /deployments/dp_abc?force=true']);
-    expect(admin.requests[0].body.query).toContain("pinned_deployment_id = 'dp_abc'");
+    expect(admin.calls()).toEqual(['GET /deployments/dp_abc', 'POST /query', 'DELETE /deployments/dp_abc?force=true']);
+    expect(admin.requests[1].body.query).toContain("pinned_deployment_id = 'dp_abc'");
   });
 
   test('DESTROY keeps a deployment with in-flight invocations unless forced', async () => {
@@ -333,11 +354,11 @@ describe('Delete', () => {
     const { response } = await invoke('Delete', props({ RemovalPolicy: 'destroy' }), { physicalResourceId: 'dp_abc' });
     expect(response.Status).toBe('SUCCESS');
     expect(response.Reason).toContain('3 invocation(s) are still pinned');
-    expect(admin.calls()).toEqual(['POST /query']);
+    expect(admin.calls()).toEqual(['GET /deployments/dp_abc', 'POST /query']);
 
     admin.requests.length = 0;
     await invoke('Delete', props({ RemovalPolicy: 'destroy', Force: 'true' }), { physicalResourceId: 'dp_abc' });
-    expect(admin.calls()).toEqual(['DELETE /deployments/dp_abc?force=true']);
+    expect(admin.calls()).toEqual(['GET /deployments/dp_abc', 'DELETE /deployments/dp_abc?force=true']);
   });
 
   test('the id of a failed Create is a no-op', async () => {

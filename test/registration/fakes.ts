@@ -1,6 +1,8 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { DeploymentResourceProperties } from '../../src/registration/properties';
+import { adminTarget, TRUSTED_TARGETS_ENV } from '../../src/registration/trust';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -98,4 +100,43 @@ export function useFakeAwsCredentials(region = 'us-east-1'): void {
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
   process.env.AWS_REGION = region;
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
+}
+
+/**
+ * Configures the deployer (its environment variable, as ServiceDeployer writes it) to accept
+ * exactly the admin URL, API key secret, TLS setting and secret headers of `props`.
+ */
+export function trustProps(...all: DeploymentResourceProperties[]): void {
+  process.env[TRUSTED_TARGETS_ENV] = JSON.stringify({
+    admin: all.map((p) => adminTarget(p)),
+    headers: all.flatMap((p) => (p.SecretHeaders ?? []).map((h) => [p.Uri ?? '', h.SecretArn, h.JsonField ?? ''])),
+  });
+}
+
+/** The StackId and LogicalResourceId of `deploymentEvent`'s events. */
+export const EVENT_STACK_ID = 'arn:aws:cloudformation:us-east-1:111111111111:stack/App/1';
+export const EVENT_LOGICAL_ID = 'Registration';
+
+/**
+ * Answers what the deployer reads back after registering: `GET /services/{name}` served by
+ * `deploymentId` (or the one it returns when called), and `GET /deployments/{id}` of any deployment, owned by the events' resource.
+ */
+export function servedBy(deploymentId: string | (() => string)): Route {
+  return (req) => {
+    if (req.method !== 'GET') return undefined;
+    const service = /^\/services\/([^/?]+)$/.exec(req.path);
+    const id = typeof deploymentId === 'string' ? deploymentId : deploymentId();
+    if (service) return { status: 200, body: { name: decodeURIComponent(service[1]), deployment_id: id, revision: 1, public: true } };
+    const deployment = /^\/deployments\/(dp_[A-Za-z0-9]+)$/.exec(req.path);
+    if (deployment) {
+      return {
+        status: 200,
+        body: {
+          id: deployment[1],
+          metadata: { 'restate-cloud-cdk.stack-id': EVENT_STACK_ID, 'restate-cloud-cdk.logical-id': EVENT_LOGICAL_ID, 'restate-cloud-cdk.created-by': 'req-0' },
+        },
+      };
+    }
+    return undefined;
+  };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { deploymentEvent, RecordingServer, Route, useFakeAwsCredentials } from './fakes';
+import { deploymentEvent, RecordingServer, Route, servedBy, trustProps, useFakeAwsCredentials } from './fakes';
 import { handler } from '../../src/registration/deployer.lambda';
 import { DeploymentResourceProperties } from '../../src/registration/properties';
 
@@ -11,7 +11,9 @@ const OTHER_ROLE_ARN = 'arn:aws:iam::111111111111:role/OtherInvoker';
 const DEPLOYMENT_ID = 'dp_11pXug0mWsff2NOoRBZbOcV';
 const OWNER = 'App/Stack/Handler/CurrentVersion/RestateRegistrationABCD1234';
 // Computed here rather than imported: the id is part of the contract with existing stacks.
-const SID = `restate-invoke-${createHash('sha256').update(ROLE_ARN).digest('hex').slice(0, 16)}`;
+// One statement per role and environment (the admin URL, known once the fake listens).
+let SID = '';
+const sidFor = (roleArn: string, adminUrl: string) => `restate-invoke-${createHash('sha256').update(`${roleArn}|${adminUrl}`).digest('hex').slice(0, 16)}`;
 
 const policyPath = (fn: string) => `/2015-03-31/functions/${encodeURIComponent(fn)}/policy`;
 const addPermission = (fn = LAMBDA_ARN) => `POST ${policyPath(fn)}`;
@@ -23,7 +25,7 @@ const isLambda = (path: string) => path.startsWith('/2015-03-31/');
  * server cannot set: the SDK then takes the error name from `__type`.
  */
 const lambdaError = (status: number, name: string, message: string) => ({ status, body: { Type: 'User', message, __type: name } });
-const alreadyExists = lambdaError(
+const alreadyExists = () => lambdaError(
   409,
   'ResourceConflictException',
   `The statement id (${SID}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
@@ -50,7 +52,7 @@ function route(overrides: Route = () => undefined): Route {
     if (req.method === 'GET' && req.path === '/deployments') return { status: 200, body: { deployments: [] } };
     if (req.path === '/query') return { status: 200, body: { rows: [{ count: 0 }] } };
     if (req.method === 'DELETE') return { status: 202 };
-    return undefined;
+    return servedBy(DEPLOYMENT_ID)(req);
   };
 }
 
@@ -82,6 +84,7 @@ async function invoke(
   opts: { physicalResourceId?: string; remainingMs?: number } = {},
 ): Promise<any> {
   const event = deploymentEvent(requestType, resourceProps, cfn.url, opts.physicalResourceId);
+  trustProps(resourceProps);
   const endsAt = Date.now() + (opts.remainingMs ?? 30_000);
   const before = cfn.requests.length;
   await handler(event, { getRemainingTimeInMillis: () => endsAt - Date.now() });
@@ -96,6 +99,7 @@ const addBodies = () => server.requests.filter((r) => r.method === 'POST' && isL
 
 beforeAll(async () => {
   server = await RecordingServer.start(route());
+  SID = sidFor(ROLE_ARN, server.url);
   cfn = await RecordingServer.start(() => ({ status: 200 }));
   process.env.AWS_ENDPOINT_URL_LAMBDA = server.url;
   useFakeAwsCredentials();
@@ -119,33 +123,33 @@ describe('Create with GrantInvoke', () => {
   test('grants invoke on the exact version before registering', async () => {
     const response = await invoke('Create', props());
     expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: DEPLOYMENT_ID });
-    expect(server.calls()).toEqual([addPermission(), 'POST /deployments']);
+    expect(server.calls()).toEqual([addPermission(), 'POST /deployments', 'GET /services/Greeter']);
     expect(addBodies()).toEqual([{ StatementId: SID, Action: 'lambda:InvokeFunction', Principal: ROLE_ARN }]);
     expect(server.requests.find((r) => r.path === '/deployments')!.body).toMatchObject({ arn: LAMBDA_ARN, assume_role_arn: ROLE_ARN });
     // The health check comes first: a grant is only made for an environment that answers.
     expect(server.requests[0].path).toBe('/health');
   });
 
-  test('$LATEST is granted on the unqualified function, and registered as is', async () => {
+  test('$LATEST is refused: the deployer grants versions and aliases only, and calls nothing', async () => {
     const latest = `${FUNCTION_ARN}:$LATEST`;
     const response = await invoke('Create', props({ LambdaArn: latest }));
-    expect(response.Status).toBe('SUCCESS');
-    expect(server.calls()).toEqual([addPermission(FUNCTION_ARN), 'POST /deployments']);
-    expect(server.requests.find((r) => r.path === '/deployments')!.body.arn).toBe(latest);
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain(`GrantInvoke is true for ${latest}: the deployer grants versions and aliases only`);
+    expect(server.calls()).toEqual([]);
   });
 
   test('a statement that already exists counts as granted', async () => {
-    server.route = route((r) => (isLambda(r.path) ? alreadyExists : undefined));
+    server.route = route((r) => (isLambda(r.path) ? alreadyExists() : undefined));
     const response = await invoke('Create', props());
     expect(response.Status).toBe('SUCCESS');
-    expect(server.calls()).toEqual([addPermission(), 'POST /deployments']);
+    expect(server.calls()).toEqual([addPermission(), 'POST /deployments', 'GET /services/Greeter']);
   });
 
   test('AccessDenied fails naming function, role, action and error, without registering', async () => {
     const denied = `User: arn:aws:sts::111111111111:assumed-role/Deployer/fn is not authorized to perform: lambda:AddPermission on resource: ${LAMBDA_ARN}`;
     server.route = route((r) => (isLambda(r.path) ? lambdaError(403, 'AccessDeniedException', denied) : undefined));
     const response = await invoke('Create', props());
-    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'restate-failed-req-1' });
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'restate-failed-create-req-1' });
     expect(response.Reason).toContain(
       `could not grant ${ROLE_ARN} lambda:InvokeFunction on ${LAMBDA_ARN}: lambda:AddPermission failed with AccessDeniedException: ${denied}.`,
     );
@@ -173,7 +177,7 @@ describe('Create with GrantInvoke', () => {
     );
     const response = await invoke('Create', props(), { remainingMs: 10_000 });
     expect(response.Status).toBe('SUCCESS');
-    expect(server.calls()).toEqual([addPermission(), addPermission(), 'POST /deployments']);
+    expect(server.calls()).toEqual([addPermission(), addPermission(), 'POST /deployments', 'GET /services/Greeter']);
     expect(addBodies()[1]).toEqual(addBodies()[0]);
   });
 
@@ -201,25 +205,39 @@ describe('Create with GrantInvoke', () => {
     expect(server.calls()).toEqual([addPermission(), 'POST /deployments', removePermission()]);
   });
 
-  test('a failure after registering keeps the statement the new deployment needs', async () => {
-    // Making the service private fails, but the deployment stays registered.
+  test('a failure after registering removes the new deployment, then the statement it added', async () => {
+    // Making the service private fails: nothing this Create made may stay.
     server.route = route((r) => (r.method === 'PATCH' ? { status: 400, body: { message: 'refused' } } : undefined));
     const response = await invoke('Create', props({ Private: 'true' }));
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toContain(`registered ${DEPLOYMENT_ID}, but could not make service Greeter private`);
-    expect(server.calls()).toEqual([addPermission(), 'POST /deployments', 'PATCH /services/Greeter']);
+    expect(response.Reason).toContain(`the new deployment ${DEPLOYMENT_ID} was removed again`);
+    expect(server.calls()).toEqual([
+      addPermission(), 'POST /deployments', 'GET /services/Greeter', 'PATCH /services/Greeter',
+      'POST /query', `DELETE /deployments/${DEPLOYMENT_ID}?force=true`, removePermission(),
+    ]);
+  });
+
+  test('a failure after registering keeps the new deployment and its statement while invocations are pinned to it', async () => {
+    server.route = route((r) =>
+      r.method === 'PATCH' ? { status: 400, body: { message: 'refused' } } : r.path === '/query' ? { status: 200, body: { rows: [{ count: 1 }] } } : undefined,
+    );
+    const response = await invoke('Create', props({ Private: 'true' }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain(`the new deployment ${DEPLOYMENT_ID} was kept: 1 invocation(s) are pinned to it`);
+    expect(server.calls()).toEqual([addPermission(), 'POST /deployments', 'GET /services/Greeter', 'PATCH /services/Greeter', 'POST /query']);
   });
 
   test('missing expected services: the new deployment is removed, and then the statement', async () => {
     const response = await invoke('Create', props({ ExpectedServices: ['Checkout'] }));
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toContain(`the new deployment ${DEPLOYMENT_ID} was removed again`);
-    expect(server.calls()).toEqual([addPermission(), 'POST /deployments', `DELETE /deployments/${DEPLOYMENT_ID}?force=true`, removePermission()]);
+    expect(server.calls()).toEqual([addPermission(), 'POST /deployments', 'GET /services/Greeter', 'POST /query', `DELETE /deployments/${DEPLOYMENT_ID}?force=true`, removePermission()]);
   });
 
   test('a failed registration keeps a statement that was there before', async () => {
     server.route = route((r) =>
-      isLambda(r.path) ? alreadyExists : r.method === 'POST' && r.path === '/deployments' ? { status: 400, body: { message: 'nope' } } : undefined,
+      isLambda(r.path) ? alreadyExists() : r.method === 'POST' && r.path === '/deployments' ? { status: 400, body: { message: 'nope' } } : undefined,
     );
     const response = await invoke('Create', props());
     expect(response.Status).toBe('FAILED');
@@ -227,13 +245,13 @@ describe('Create with GrantInvoke', () => {
   });
 
   test('without GrantInvoke, or without a role, the Lambda API is never called', async () => {
-    for (const extra of [{ GrantInvoke: undefined }, { GrantInvoke: 'false' }, { AssumeRoleArn: undefined }]) {
+    for (const extra of [{ GrantInvoke: undefined }, { GrantInvoke: 'false' }, { AssumeRoleArn: undefined, GrantInvoke: undefined }] as const) {
       server.requests.length = 0;
       expect((await invoke('Create', props(extra))).Status).toBe('SUCCESS');
-      expect(server.calls()).toEqual(['POST /deployments']);
+      expect(server.calls()).toEqual(['POST /deployments', 'GET /services/Greeter']);
       server.requests.length = 0;
       expect((await deleteOf(extra)).Status).toBe('SUCCESS');
-      expect(server.calls()).toEqual(['POST /query', 'DELETE /deployments/dp_abc?force=true']);
+      expect(server.calls()).toEqual(['GET /deployments/dp_abc', 'POST /query', 'DELETE /deployments/dp_abc?force=true']);
     }
   });
 });
@@ -250,14 +268,14 @@ describe('Delete with GrantInvoke', () => {
     );
     const response = await deleteOf();
     expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'dp_abc' });
-    expect(server.calls()).toEqual(['POST /query', 'DELETE /deployments/dp_abc?force=true', 'GET /deployments', removePermission()]);
+    expect(server.calls()).toEqual(['GET /deployments/dp_abc', 'POST /query', 'DELETE /deployments/dp_abc?force=true', 'GET /deployments', removePermission()]);
     expect(response.Reason).toBe(`Removed deployment dp_abc; removed the invoker role's invoke permission on ${LAMBDA_ARN}.`);
   });
 
   test('a deployment already gone still has its statement removed', async () => {
     server.route = route((r) => (r.method === 'DELETE' && r.path.startsWith('/deployments/') ? { status: 404, body: { message: 'not found' } } : undefined));
     const response = await deleteOf();
-    expect(server.calls()).toEqual(['POST /query', 'DELETE /deployments/dp_abc?force=true', 'GET /deployments', removePermission()]);
+    expect(server.calls()).toEqual(['GET /deployments/dp_abc', 'POST /query', 'DELETE /deployments/dp_abc?force=true', 'GET /deployments', removePermission()]);
     expect(response.Reason).toBe(`Deployment dp_abc was already gone; removed the invoker role's invoke permission on ${LAMBDA_ARN}.`);
   });
 
@@ -289,7 +307,7 @@ describe('Delete with GrantInvoke', () => {
     server.route = route((r) => (r.path === '/query' ? { status: 200, body: { rows: [{ count: 2 }] } } : undefined));
     const response = await deleteOf();
     expect(response.Status).toBe('SUCCESS');
-    expect(server.calls()).toEqual(['POST /query']);
+    expect(server.calls()).toEqual(['GET /deployments/dp_abc', 'POST /query']);
     expect(response.Reason).toContain("Kept deployment dp_abc, with the invoker role's permission to invoke its handler: 2 invocation(s) are still pinned");
   });
 
@@ -332,6 +350,7 @@ describe('pruning with GrantInvoke', () => {
     expect(server.calls()).toEqual([
       addPermission(),
       'POST /deployments',
+      'GET /services/Greeter',
       'GET /deployments',
       'POST /query',
       'DELETE /deployments/dp_forced?force=true',

@@ -468,7 +468,7 @@ export function analyzeIamDocuments(stacks: readonly StackTemplate[], options: R
           const roleArn = String(resolver.resolve(stackName, props.AssumeRoleArn));
           const functionArn = permissionFunctionName(String(resolver.resolve(stackName, props.LambdaArn)));
           addStatement(qualifiedKey(functionArn), stackName, {
-            Sid: statementId(roleArn),
+            Sid: statementId(roleArn, String(resolver.resolve(stackName, props.AdminUrl))),
             Effect: 'Allow',
             Principal: { AWS: roleArn },
             Action: 'lambda:InvokeFunction',
