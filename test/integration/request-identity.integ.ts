@@ -25,6 +25,7 @@ import { waitUntil } from './harness/ports';
 import { generateSigningKeyPair, signedRequestHeaders, SigningKeyPair } from './harness/request-identity';
 import { freshDir, runEnvironment } from './harness/run-env';
 import { ServiceProcess } from './harness/services';
+import { trustDeployerOf } from './harness/trust';
 
 jest.setTimeout(90_000);
 
@@ -97,6 +98,7 @@ function synthesize(keys: string[], serviceUri?: string, registrationId = 'Verif
     // Everything else is literal: the handler gets exactly what CloudFormation would pass.
     expect(JSON.stringify(properties)).not.toMatch(/"(Ref|Fn::[A-Za-z]+)"/);
     registration = properties;
+    trustDeployerOf(template);
   }
   return { functionVariables, registration, outdir };
 }

@@ -38,6 +38,8 @@ export interface InvokeOptions {
   /** What context.getRemainingTimeInMillis() starts at. Default: 5 minutes (the deployer's timeout). */
   readonly remainingMs?: number;
   readonly logicalResourceId?: string;
+  /** The StackId the event names (another stack than this stand-in's). Default: `stackId`. */
+  readonly stackId?: string;
 }
 
 export interface CloudFormationInvocation {
@@ -143,7 +145,8 @@ export class CloudFormationStandIn {
   ): Promise<CloudFormationInvocation> {
     const requestId = randomUUID();
     const logicalResourceId = options.logicalResourceId ?? 'RegistrationHttp1A2B3C4D';
-    const objectKey = encodeURIComponent(`${this.stackId}|${logicalResourceId}|${requestId}`);
+    const stackId = options.stackId ?? this.stackId;
+    const objectKey = encodeURIComponent(`${stackId}|${logicalResourceId}|${requestId}`);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const query = [
       'X-Amz-Algorithm=AWS4-HMAC-SHA256',
@@ -157,7 +160,7 @@ export class CloudFormationStandIn {
     const base = {
       ServiceToken: this.serviceToken,
       ResponseURL: `https://${LOOPBACK}:${this.port}${expectedPath}`,
-      StackId: this.stackId,
+      StackId: stackId,
       RequestId: requestId,
       LogicalResourceId: logicalResourceId,
       ResourceType: 'Custom::RestateDeployment',
