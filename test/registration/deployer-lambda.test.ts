@@ -408,3 +408,86 @@ describe('pruning', () => {
     expect(response.Reason).toContain('pruned [dp_old1], kept draining [dp_busy (1 in flight)]');
   });
 });
+
+describe('serving follows the template', () => {
+  const OWNED = { 'restate-cloud-cdk.stack-id': 'arn:aws:cloudformation:us-east-1:111111111111:stack/App/1', 'restate-cloud-cdk.logical-id': 'Registration' };
+
+  /** dp_old exists at the endpoint (200 on POST); `servedBy` serves Greeter; its metadata is `metadata`. */
+  function existing(servedById: string, metadata: Record<string, string>): Route {
+    let latest = servedById;
+    return (r) => {
+      if (r.method === 'POST' && r.path === '/deployments') {
+        if (r.body.force) latest = 'dp_old';
+        return { status: 200, body: { id: 'dp_old', services: [{ name: 'Greeter', public: true }] } };
+      }
+      if (r.method === 'GET' && r.path === '/services/Greeter') return { status: 200, body: { name: 'Greeter', deployment_id: latest, revision: 2 } };
+      if (r.method === 'GET' && r.path === '/deployments/dp_old') {
+        return { status: 200, body: { id: 'dp_old', arn: LAMBDA_ARN, assume_role_arn: ROLE_ARN, metadata: { ...metadata, 'restate-cloud-cdk.created-by': 'req-0' } } };
+      }
+      return undefined;
+    };
+  }
+
+  test('a 200 for a deployment that no longer serves (a rollback) re-registers it with force, keeping who created it', async () => {
+    admin.route = adminRoute(existing('dp_new', OWNED));
+    const { response } = await invoke('Update', props(), { physicalResourceId: 'dp_new' });
+    expect(response.Status).toBe('SUCCESS');
+    expect(response.PhysicalResourceId).toBe('dp_old');
+    expect(response.Reason).toContain('promoted dp_old ([Greeter was served by dp_new (revision 2)])');
+    const bodies = registerBodies();
+    expect(bodies.map((b) => b.force)).toEqual([false, true]);
+    expect(bodies[1].metadata['restate-cloud-cdk.created-by']).toBe('req-0');
+  });
+
+  test('a 200 for a deployment another resource owns (a replacement) adopts it', async () => {
+    admin.route = adminRoute(existing('dp_old', { ...OWNED, 'restate-cloud-cdk.logical-id': 'OldRegistration' }));
+    const { response } = await invoke('Create', props());
+    expect(response.Reason).toContain('adopted from OldRegistration of stack App');
+    expect(registerBodies()[1].metadata['restate-cloud-cdk.logical-id']).toBe('Registration');
+  });
+
+  test('a deployment that still does not serve after promotion fails, naming what serves', async () => {
+    admin.route = adminRoute((r) =>
+      r.method === 'GET' && r.path === '/services/Greeter' ? { status: 200, body: { name: 'Greeter', deployment_id: 'dp_other', revision: 9 } } : existing('dp_other', OWNED)(r),
+    );
+    const { response } = await invoke('Create', props());
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain('but [Greeter is served by dp_other (revision 9)]');
+  });
+
+  test('Delete under DESTROY keeps a deployment whose metadata names another resource', async () => {
+    admin.route = adminRoute((r) =>
+      r.method === 'GET' && r.path === '/deployments/dp_abc'
+        ? { status: 200, body: { id: 'dp_abc', metadata: { ...OWNED, 'restate-cloud-cdk.logical-id': 'NewRegistration' } } }
+        : undefined,
+    );
+    const { response } = await invoke('Delete', props({ RemovalPolicy: 'destroy' }), { physicalResourceId: 'dp_abc' });
+    expect(response.Reason).toMatch(/^Kept deployment dp_abc: it is owned by NewRegistration of stack App/);
+    expect(admin.calls()).toEqual(['GET /deployments/dp_abc']);
+  });
+
+  test("the Delete after a failed Create removes that Create's deployments only, whatever the removal policy", async () => {
+    const mine = { ...OWNED, 'restate-cloud-cdk.created-by': 'req-9' };
+    admin.route = adminRoute((r) =>
+      r.method === 'GET' && r.path === '/deployments'
+        ? {
+          status: 200,
+          body: {
+            deployments: [
+              { id: 'dp_mine', metadata: mine },
+              { id: 'dp_other_request', metadata: { ...mine, 'restate-cloud-cdk.created-by': 'req-8' } },
+              { id: 'dp_other_resource', metadata: { ...mine, 'restate-cloud-cdk.logical-id': 'Other' } },
+              { id: 'dp_unowned' },
+            ],
+          },
+        }
+        : r.method === 'DELETE'
+          ? { status: 202 }
+          : undefined,
+    );
+    const { response } = await invoke('Delete', props({ RemovalPolicy: 'retain' }), { physicalResourceId: 'restate-failed-create-req-9' });
+    expect(response.Status).toBe('SUCCESS');
+    expect(response.Reason).toBe('Undid the failed create: deployment dp_mine removed again.');
+    expect(admin.calls()).toEqual(['GET /deployments', 'POST /query', 'DELETE /deployments/dp_mine?force=true']);
+  });
+});
