@@ -20,6 +20,8 @@ import { RestateServer } from '../../test/integration/harness/restate-server';
 import { freshDir, runEnvironment } from '../../test/integration/harness/run-env';
 import { ServiceProcess } from '../../test/integration/harness/services';
 import { TcpToggleProxy } from '../../test/integration/harness/tcp-proxy';
+import { DeploymentResourceProperties } from '../../src/registration/properties';
+import { adminTarget, TRUSTED_TARGETS_ENV } from '../../src/registration/trust';
 
 const ROOT = path.resolve(__dirname, '../..');
 const HANDLER = path.join(ROOT, 'assets', 'registration', 'deployer.lambda', 'index.js');
@@ -88,6 +90,12 @@ async function main(): Promise<void> {
 
     const props = (i: string, adminUrl: string, uri: string) =>
       httpRegistrationProperties({ adminUrl, authTokenSecretArn: apiKeyArn, uri, id: `Greeter${i}`, expectedServices: ['Greeter'] });
+
+    // The deployer trusts the admin URLs a synthesized app would declare (RESTATE_TRUSTED_TARGETS).
+    process.env[TRUSTED_TARGETS_ENV] = JSON.stringify({
+      admin: [authProxy.url, gate.url].map((adminUrl) => adminTarget(props('Trust', adminUrl, service.uri) as unknown as DeploymentResourceProperties)),
+      headers: [],
+    });
 
     output.start();
     // 1. Create registrations, each a new endpoint URL (the SDK serves any path prefix).

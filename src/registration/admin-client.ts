@@ -1,3 +1,4 @@
+import { DISCOVERY_FAILURE_CODES } from './discovery-error';
 import { request, TransportError } from './http';
 
 /** A non-2xx answer from the admin API. */
@@ -13,11 +14,12 @@ export class AdminApiError extends Error {
   }
 
   /**
-   * Discovery of the endpoint failed. Restate 1.7 answers 400 or, when it could not reach the
-   * endpoint at all, 500 with META0003 — after retrying discovery itself.
+   * Discovery of the endpoint failed. Restate 1.7 answers 400, or 500 with META0003 (the
+   * endpoint could not be reached, or failed) or META0013 (its answer was not a Restate
+   * endpoint's), after retrying discovery itself.
    */
   get isDiscoveryFailure(): boolean {
-    return this.status === 400 || this.restateCode === 'META0003';
+    return this.status === 400 || (this.restateCode !== undefined && DISCOVERY_FAILURE_CODES.includes(this.restateCode));
   }
 
   /** The key was rejected: retrying cannot help. */

@@ -1,6 +1,7 @@
 import { AdminApiError, AdminClient, Deployment, RegisterRequest, RegisterResponse, TransportError } from './admin-client';
 import { backoffDelay, Deadline, sleep } from './backoff';
 import { CfnResult } from './cfn-response';
+import { describeDiscoveryFailure, DiscoveryFailureKind } from './discovery-error';
 import { GrantOutcome, grantInvoke, InvokePermissionTarget, revokeInvoke } from './invoke-permission';
 import { log } from './log';
 import {
@@ -46,10 +47,10 @@ const HEALTH_BACKOFF_CAP_MS = 2_000;
 /** Deletes are best effort and must never hold up stack deletion or rollback. */
 const DELETE_BUDGET_MS = 20_000;
 /**
- * How restate-server reports discovery that AWS refused (AssumeRole or Invoke denied): a grant
- * or role made moments ago may not be effective yet, so these are retried for a while.
+ * Discovery that AWS refused (AssumeRole or Invoke denied): a grant or role made moments ago may
+ * not be effective yet (IAM is eventually consistent), so these are retried for a while.
  */
-const AWS_AUTHORIZATION_FAILURE = /AccessDenied|not authorized to perform|is not authorized|UnrecognizedClientException|InvalidClientTokenId/i;
+const REFUSED_BY_AWS: DiscoveryFailureKind[] = ['assume-role-denied', 'invoke-denied'];
 
 const bool = (v: string | undefined) => v === 'true';
 
@@ -474,8 +475,12 @@ async function withRetries<T>(progress: Progress, deadline: Deadline, call: () =
       return await call();
     } catch (e) {
       progress.last = message(e);
-      if (authRetry && e instanceof AdminApiError && e.isDiscoveryFailure && AWS_AUTHORIZATION_FAILURE.test(e.apiMessage)) {
-        const delay = backoffDelay(authAttempt++, 1_000, 8_000, 500);
+      const refusedByAws =
+        e instanceof AdminApiError && e.isDiscoveryFailure && REFUSED_BY_AWS.includes(describeDiscoveryFailure(e.apiMessage, e.restateCode).kind);
+      if (authRetry && refusedByAws) {
+        // A short cap: the deploy goes on soon after the grant takes effect; restate-server itself
+        // already tries a few times within each attempt.
+        const delay = backoffDelay(authAttempt++, 500, 2_000, 250);
         if (authRetry.remainingMs() > delay) {
           log('AWS refused discovery; retrying', { phase: progress.phase, attempt: authAttempt, last: progress.last });
           await sleep(delay);
@@ -496,20 +501,7 @@ async function withRetries<T>(progress: Progress, deadline: Deadline, call: () =
 function explainRegisterFailure(e: unknown, endpoint: string, props: DeploymentResourceProperties): Error {
   if (e instanceof AdminApiError) {
     if (e.isAuthError) return authFailure(e, props);
-    if (e.isDiscoveryFailure) {
-      if (props.LambdaArn && AWS_AUTHORIZATION_FAILURE.test(e.apiMessage)) {
-        return new DeployError(
-          `registering ${endpoint} failed: ${e.message}. AWS refused Restate` +
-            `${props.AuthRetrySeconds !== '0' ? ` for ${props.AuthRetrySeconds ?? DEFAULTS.authRetrySeconds} s` : ''}: check that role ${props.AssumeRoleArn ?? '(none)'} trusts Restate Cloud ` +
-            `(its trust policy) and may invoke ${props.LambdaArn} (lambda:InvokeFunction in the function's resource policy).`,
-        );
-      }
-      return new DeployError(
-        `registering ${endpoint} failed: ${e.message}. ` +
-          'Restate could not discover the service: check that the endpoint is reachable from the Restate environment and serves a Restate SDK endpoint' +
-          `${props.LambdaArn ? ', and that the invoker role may invoke it' : ''}.`,
-      );
-    }
+    if (e.isDiscoveryFailure) return new DeployError(explainDiscoveryFailure(e, endpoint, props));
     if (e.status === 409) {
       return new DeployError(
         `registering ${endpoint} failed: ${e.method} ${e.url} answered HTTP 409: ${e.apiMessage}. ` +
@@ -520,6 +512,37 @@ function explainRegisterFailure(e: unknown, endpoint: string, props: DeploymentR
   }
   if (e instanceof TransportError) return new DeployError(`registering ${endpoint} failed: no answer from the admin API: ${e.message}`);
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/** Restate tried to discover the endpoint and could not: say why, in the terms of the fix. */
+function explainDiscoveryFailure(e: AdminApiError, endpoint: string, props: DeploymentResourceProperties): string {
+  const { kind, summary } = describeDiscoveryFailure(e.apiMessage, e.restateCode);
+  const what = `registering ${endpoint} failed: ${e.method} ${e.url} answered HTTP ${e.status}${e.restateCode ? ` (${e.restateCode})` : ''}: ${summary}`;
+  const role = props.AssumeRoleArn ?? '(no invoker role)';
+  const retried = Number(props.AuthRetrySeconds ?? DEFAULTS.authRetrySeconds) > 0 ? `, for ${props.AuthRetrySeconds ?? DEFAULTS.authRetrySeconds} s` : '';
+  switch (kind) {
+    case 'assume-role-denied':
+      return (
+        `${what}. Restate could not assume role ${role}${retried}: check that the role exists and that its trust policy trusts Restate Cloud ` +
+        '(the documented principal, with the environment id as sts:ExternalId).'
+      );
+    case 'invoke-denied':
+      return (
+        `${what}. Role ${role} may not invoke ${props.LambdaArn}${retried}: the version's resource policy must allow lambda:InvokeFunction for the role ` +
+        '(invokeGrant TEMPLATE or DEPLOYER; with NONE, grant it yourself).'
+      );
+    case 'function-not-found':
+      return `${what}. Check that the version or alias exists in this account and region.`;
+    case 'handler-error':
+      return `${what}. The function failed while answering discovery: check its logs, and that it serves a Restate endpoint (createEndpointHandler).`;
+    case 'not-restate':
+      return `${what}. The ${props.LambdaArn ? 'function' : 'endpoint'} answered, but not as a Restate endpoint: serve the service with a Restate SDK endpoint.`;
+    default:
+      return (
+        `${what}. Restate could not discover the service: check that the endpoint is reachable from the Restate environment and serves a Restate SDK endpoint` +
+        `${props.LambdaArn ? ', and that the invoker role may invoke it' : ''}.`
+      );
+  }
 }
 
 function authFailure(e: AdminApiError, props: DeploymentResourceProperties): DeployError {

@@ -366,7 +366,8 @@ describe('failures a human must be able to act on', () => {
     const reason = inv.response.Reason ?? '';
     expect(reason).toContain(uri);
     expect(reason).toMatch(/discover/i);
-    expect(reason).toContain(adminMessage.slice(0, 60));
+    // The server's words, without its doubled [META0003] prefix.
+    expect(reason).toContain(adminMessage.replace(/^(\[META\d{4}\]\s*)+/, '').slice(0, 60));
     expect(await env.admin.deploymentsAt(uri)).toEqual([]);
   });
 

@@ -214,7 +214,8 @@ describe('request identity (the server signs requests; services verify with the 
     const reason = inv.response.Reason ?? '';
     expect(reason).toContain(rejecting.uri);
     expect(reason).toMatch(/discover/i);
-    expect(reason).toContain(adminMessage.slice(0, 60));
+    // The server's words, without its doubled [META0003] prefix.
+    expect(reason).toContain(adminMessage.replace(/^(\[META\d{4}\]\s*)+/, '').slice(0, 60));
     expect(await env.admin.deploymentsAt(rejecting.uri)).toEqual([]);
     expect(rejecting.log()).toContain('Rejecting request as its JWT did not validate');
   });

@@ -212,7 +212,7 @@ describe('Create of a Lambda deployment', () => {
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toContain(`${admin.url}/deployments`);
     expect(response.Reason).toContain('HTTP 400');
-    expect(response.Reason).toContain('bad status code: 403 Forbidden (META0003)');
+    expect(response.Reason).toContain('answered HTTP 400 (META0003): bad status code: 403 Forbidden');
     expect(response.Reason).toContain('invoker role');
     expect(registerBodies()).toHaveLength(1); // 4xx is not retried
   });

@@ -3,6 +3,9 @@ import { httpRequest, HttpResult } from './http';
 export interface DeploymentSummary {
   readonly id: string;
   readonly uri?: string;
+  /** Lambda deployments: the function ARN and the role Restate assumes to invoke it. */
+  readonly arn?: string;
+  readonly assume_role_arn?: string;
   readonly metadata?: Record<string, string>;
   readonly additional_headers?: Record<string, string>;
   readonly services: ReadonlyArray<{ readonly name: string; readonly revision: number }>;

@@ -27,7 +27,10 @@ export const HANDLER_MODULE = path.resolve(__dirname, '../../../src/registration
  * so there is never more than one server at a time.
  */
 export interface IntegrationEnvironmentOptions {
-  /** How the restate-server is configured, e.g. with a request-identity private key. */
+  /**
+   * How the restate-server is configured, e.g. with a request-identity private key, or with
+   * `environment` pointing its AWS SDK at loopback stand-ins (`AwsStandIn.serverEnvironment()`).
+   */
   readonly server?: RestateServerOptions;
 }
 

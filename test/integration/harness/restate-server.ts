@@ -21,6 +21,16 @@ export interface RestateServerOptions {
    * @default - requests are not signed
    */
   readonly requestIdentityPrivateKeyPemFile?: string;
+
+  /**
+   * Extra environment variables of the server process, applied last (`undefined` removes a
+   * variable it would inherit). E.g. `AwsStandIn.serverEnvironment()`: `AWS_ENDPOINT_URL` at
+   * the loopback STS/Lambda stand-in, with dummy credentials, so that registering a Lambda ARN
+   * never reaches AWS.
+   *
+   * @default - the test process's environment
+   */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -91,7 +101,7 @@ export class RestateServer {
     if (this.pid !== undefined) return;
     const p = spawnManaged('restate-server', RESTATE_SERVER_BINARY, ['--config-file', this.configFile, '--base-dir', this.baseDir, '--no-logo'], {
       cwd: this.baseDir,
-      env: { ...process.env, RUST_LOG: undefined, RESTATE_LOG_FILTER: 'warn,restate=info' },
+      env: { ...process.env, RUST_LOG: undefined, RESTATE_LOG_FILTER: 'warn,restate=info', ...this.options.environment },
       logFile: path.join(this.baseDir, 'server.log'),
     });
     this.process = p;
