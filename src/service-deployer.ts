@@ -275,6 +275,14 @@ export interface HttpRegistrationOptions extends RegistrationOptions {
   readonly allowInsecureHttp?: boolean;
 
   /**
+   * How long to keep retrying when Restate cannot discover the endpoint, e.g. one behind a
+   * tunnel that connects only after the deploy started. Bounded by the deployer's remaining time.
+   *
+   * @default - no retry: discovery failures are final (Restate has already retried)
+   */
+  readonly discoveryRetryTimeout?: Duration;
+
+  /**
    * The construct id of the registration.
    *
    * @default - derived from the URL and the environment
@@ -465,6 +473,7 @@ export class ServiceDeployer extends Construct {
       AdditionalHeaders: options.additionalHeaders,
       SecretHeaders: secretHeaders.length > 0 ? secretHeaders : undefined,
       UseHttp11: options.useHttp11 === undefined ? undefined : options.useHttp11 ? 'true' : 'false',
+      DiscoveryRetrySeconds: options.discoveryRetryTimeout === undefined ? undefined : String(options.discoveryRetryTimeout.toSeconds()),
       RequireHttps: requireHttps ? 'true' : undefined,
       ConfigurationVersion: options.configurationVersion,
     });

@@ -183,9 +183,8 @@ async function register(reg: Registration, force: boolean, createdBy: string): P
     breaking: bool(props.Breaking),
     metadata: deploymentMetadata(props, reg.ctx.resource, createdBy),
   };
-  const authRetryMs = Number(props.AuthRetrySeconds ?? DEFAULTS.authRetrySeconds) * 1000;
-  const authRetry = props.LambdaArn ? deadline.within(authRetryMs) : undefined;
-  return withRetries(progress, deadline, () => client.register(request, deadline.cap(REGISTER_TIMEOUT_MS)), authRetry).catch((e) => {
+  const call = () => client.register(request, deadline.cap(REGISTER_TIMEOUT_MS));
+  return withRetries(progress, deadline, call, discoveryRetry(props, deadline)).catch((e) => {
     throw explainRegisterFailure(e, reg.endpoint, props);
   });
 }
@@ -464,25 +463,45 @@ async function waitForHealth(client: AdminClient, props: DeploymentResourcePrope
   );
 }
 
+/** Which discovery failures are worth retrying, and until when. */
+interface DiscoveryRetry {
+  readonly until: Deadline;
+  readonly retries: (e: AdminApiError) => boolean;
+}
+
+/**
+ * Lambda: discovery that AWS refused, for AuthRetrySeconds (a grant or role not effective yet).
+ * HTTP: any discovery failure, for DiscoveryRetrySeconds (e.g. a tunnel not connected yet).
+ */
+function discoveryRetry(props: DeploymentResourceProperties, deadline: Deadline): DiscoveryRetry | undefined {
+  if (props.LambdaArn) {
+    return {
+      until: deadline.within(Number(props.AuthRetrySeconds ?? DEFAULTS.authRetrySeconds) * 1000),
+      retries: (e) => REFUSED_BY_AWS.includes(describeDiscoveryFailure(e.apiMessage, e.restateCode).kind),
+    };
+  }
+  if (props.DiscoveryRetrySeconds === undefined) return undefined;
+  return { until: deadline.within(Number(props.DiscoveryRetrySeconds) * 1000), retries: () => true };
+}
+
 /**
  * Retries transport errors and 5xx answers within the deadline; 4xx answers are final, and so
- * are discovery failures (Restate has already retried discovery itself) — except, until
- * `authRetry` runs out, those where AWS refused Restate (a grant or role not effective yet).
+ * are discovery failures (Restate has already retried discovery itself), except those that
+ * `discovery` retries until it runs out.
  */
-async function withRetries<T>(progress: Progress, deadline: Deadline, call: () => Promise<T>, authRetry?: Deadline): Promise<T> {
-  for (let attempt = 0, authAttempt = 0; ; attempt++) {
+async function withRetries<T>(progress: Progress, deadline: Deadline, call: () => Promise<T>, discovery?: DiscoveryRetry): Promise<T> {
+  for (let attempt = 0, discoveryAttempt = 0; ; attempt++) {
     try {
       return await call();
     } catch (e) {
-      progress.last = message(e);
-      const refusedByAws =
-        e instanceof AdminApiError && e.isDiscoveryFailure && REFUSED_BY_AWS.includes(describeDiscoveryFailure(e.apiMessage, e.restateCode).kind);
-      if (authRetry && refusedByAws) {
-        // A short cap: the deploy goes on soon after the grant takes effect; restate-server itself
-        // already tries a few times within each attempt.
-        const delay = backoffDelay(authAttempt++, 500, 2_000, 250);
-        if (authRetry.remainingMs() > delay) {
-          log('AWS refused discovery; retrying', { phase: progress.phase, attempt: authAttempt, last: progress.last });
+      progress.last =
+        e instanceof AdminApiError && e.isDiscoveryFailure ? `HTTP ${e.status}: ${describeDiscoveryFailure(e.apiMessage, e.restateCode).summary}` : message(e);
+      if (discovery && e instanceof AdminApiError && e.isDiscoveryFailure && discovery.retries(e)) {
+        // A short cap: the deploy goes on soon after the grant (or tunnel) is there; restate-server
+        // itself already tries a few times within each attempt.
+        const delay = backoffDelay(discoveryAttempt++, 500, 2_000, 250);
+        if (discovery.until.remainingMs() > delay) {
+          log('discovery failed; retrying', { phase: progress.phase, attempt: discoveryAttempt, last: progress.last });
           await sleep(delay);
           continue;
         }

@@ -39,6 +39,11 @@ export interface DeploymentResourceProperties {
   readonly GrantInvoke?: BooleanString;
   /** How long discovery failures that are AWS authorization errors are retried. */
   readonly AuthRetrySeconds?: string;
+  /**
+   * HTTP deployments: how long any discovery failure is retried, e.g. for an endpoint behind a
+   * tunnel that is not connected yet.
+   */
+  readonly DiscoveryRetrySeconds?: string;
 
   /** HTTP deployments: the endpoint URI. */
   readonly Uri?: string;
@@ -126,7 +131,7 @@ export const FAILED_CREATE_PREFIX = 'restate-failed-create-';
 export class PropertyError extends Error {}
 
 const BOOLEAN_KEYS = ['RequireHttps', 'InsecureSkipTlsVerify', 'GrantInvoke', 'UseHttp11', 'Private', 'Force', 'Breaking', 'PruneDrained'] as const;
-const NUMBER_KEYS = ['AuthRetrySeconds', 'RevisionHistoryLimit', 'HealthTimeoutSeconds', 'ServiceTimeout'] as const;
+const NUMBER_KEYS = ['AuthRetrySeconds', 'DiscoveryRetrySeconds', 'RevisionHistoryLimit', 'HealthTimeoutSeconds', 'ServiceTimeout'] as const;
 const STRING_KEYS = ['ServiceToken', 'AuthTokenJsonField', 'ConfigurationVersion', 'Owner'] as const;
 const KNOWN_KEYS = new Set<string>([
   ...BOOLEAN_KEYS, ...NUMBER_KEYS, ...STRING_KEYS,
@@ -171,6 +176,7 @@ export function decodeProperties(raw: unknown): DeploymentResourceProperties {
   if ((p.LambdaArn === undefined) === (p.Uri === undefined)) refuse('exactly one of the properties LambdaArn and Uri must be set');
   if (p.AssumeRoleArn !== undefined && p.LambdaArn === undefined) refuse('property AssumeRoleArn is set without LambdaArn');
   if (p.GrantInvoke === 'true' && p.AssumeRoleArn === undefined) refuse('property GrantInvoke is true without AssumeRoleArn');
+  if (p.DiscoveryRetrySeconds !== undefined && p.Uri === undefined) refuse('property DiscoveryRetrySeconds is set without Uri');
   // The deployer may grant versions and aliases only (function:*:*), never the whole function.
   if (p.GrantInvoke === 'true' && String(p.LambdaArn).endsWith(':$LATEST')) refuse(`property GrantInvoke is true for ${String(p.LambdaArn)}: the deployer grants versions and aliases only`);
   const map = (key: string, keyPattern?: RegExp) => {

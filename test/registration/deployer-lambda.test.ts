@@ -319,6 +319,24 @@ describe('HTTP deployments', () => {
     });
   });
 
+  test('with DiscoveryRetrySeconds, discovery failures are retried until the endpoint answers (a tunnel connecting late)', async () => {
+    let refusals = 2;
+    const unreachable = { status: 500, body: { message: "[META0003] error when calling 'https://services.example.com/greeter/': h2 pool connection error: Connection refused", restate_code: 'META0003' } };
+    admin.route = adminRoute((r) => (r.method === 'POST' && r.path === '/deployments' && refusals-- > 0 ? unreachable : undefined));
+    const { response } = await invoke('Create', props({ LambdaArn: undefined, AssumeRoleArn: undefined, Uri: uri, DiscoveryRetrySeconds: '30' }));
+    expect(response.Status).toBe('SUCCESS');
+    expect(registerBodies()).toHaveLength(3);
+  });
+
+  test('without it, a discovery failure is final: one attempt, and the reason says why', async () => {
+    const unreachable = { status: 500, body: { message: "[META0003] error when calling 'https://services.example.com/greeter/': h2 pool connection error: Connection refused", restate_code: 'META0003' } };
+    admin.route = adminRoute((r) => (r.method === 'POST' && r.path === '/deployments' ? unreachable : undefined));
+    const { response } = await invoke('Create', props({ LambdaArn: undefined, AssumeRoleArn: undefined, Uri: uri }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain("answered HTTP 500 (META0003): error when calling 'https://services.example.com/greeter/': h2 pool connection error: Connection refused");
+    expect(registerBodies()).toHaveLength(1);
+  });
+
   test('plain HTTP for an environment requiring HTTPS fails without calling the admin API', async () => {
     const { response } = await invoke(
       'Create',
