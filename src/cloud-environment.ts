@@ -1,10 +1,9 @@
-import { Fn, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RestateCloudRegion } from './cloud-region';
 import { validatePublicKeys, IRestateEnvironment } from './environment';
-import { validateEnvironmentId } from './environment-id';
+import { unprefixedEnvironmentId, validateEnvironmentId } from './environment-id';
 import { RestateCloudInvokerRole } from './invoker-role';
 
 /**
@@ -124,9 +123,7 @@ export class RestateCloudEnvironment extends Construct implements IRestateEnviro
       : undefined;
 
     // A token id (e.g. a parameter) gives token URLs; a literal one gives literal URLs.
-    const hostId = Token.isUnresolved(environmentId)
-      ? Fn.select(1, Fn.split('env_', environmentId))
-      : String(environmentId ?? '').replace(/^env_/, '');
+    const hostId = unprefixedEnvironmentId(environmentId);
     const host = `${hostId}.env.${this.region.name}.${this.region.domain}`;
     this.adminUrl = `https://${host}:9070`;
     this.ingressUrl = `https://${host}:8080`;

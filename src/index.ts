@@ -6,3 +6,5 @@ export * from './invoke-grant';
 export * from './service-deployer';
 export * from './service-registration';
 export * from './request-identity';
+export * from './tunnel';
+export * from './in-process-tunnel';

@@ -32,6 +32,7 @@ import {
 import { RecordingServer, secretsManagerRoute, servedBy, trustProps, useFakeAwsCredentials } from './registration/fakes';
 import { handler } from '../src/registration/deployer.lambda';
 import { DeploymentResourceProperties } from '../src/registration/properties';
+import { forgetAllSecrets } from '../src/registration/secrets';
 
 const ACCOUNT = '111111111111';
 const REGION = 'us-east-1';
@@ -143,6 +144,8 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
+  // Each test starts cold: the deployer caches secrets across invocations of a warm Lambda.
+  forgetAllSecrets();
   secrets.requests.length = 0;
   admin.requests.length = 0;
   output = [];

@@ -15,7 +15,7 @@ import {
   ResourceIdentity,
   STACK_ID_METADATA_KEY,
 } from './properties';
-import { readSecret } from './secrets';
+import { forgetSecret, readSecret, readSecretEntry } from './secrets';
 import { checkTrusted, normalizeUrl } from './trust';
 import { protocolOf } from '../url';
 
@@ -42,7 +42,9 @@ const DEPLOYMENT_ID = /^dp_[A-Za-z0-9]+$/;
 const REGISTER_TIMEOUT_MS = 120_000;
 const CALL_TIMEOUT_MS = 10_000;
 const LAST_PROBE_MS = 1_000;
-/** Health polls are cheap: a short cap lets a deploy go on soon after the admin API comes up. */
+/** Health probes: every ~0.25 s (jittered) for the first half minute, then every ~1 s (cap 2 s). */
+const HEALTH_FAST_PROBE_CAP_MS = 500;
+const HEALTH_FAST_PROBES_MS = 30_000;
 const HEALTH_BACKOFF_CAP_MS = 2_000;
 /** Deletes are best effort and must never hold up stack deletion or rollback. */
 const DELETE_BUDGET_MS = 20_000;
@@ -85,10 +87,10 @@ export async function registerDeployment(
   }
 
   progress.phase = 'reading the admin API key';
-  const client = await adminClient(props, ctx.signal);
+  const connect = () => adminClient(props, ctx.signal);
+  const connection = await connect();
   const headers = await readSecretHeaders(props);
-
-  await waitForHealth(client, props, deadline, progress);
+  const client = await waitForHealth(connection, connect, props, deadline, progress);
 
   // Discovery invokes the handler through the invoker role: the grant comes first.
   const target = invokeTarget(props);
@@ -305,7 +307,7 @@ export async function removeDeployment(
   try {
     checkTrusted(props);
     progress.phase = 'reading the admin API key';
-    const client = await adminClient(props, ctx.signal);
+    const { client } = await adminClient(props, ctx.signal);
     progress.phase = `removing deployment ${physicalId} at ${client.adminUrl}`;
     const deployment = await client.getDeployment(physicalId, budget.cap(CALL_TIMEOUT_MS));
     const owner = deployment && ownerElsewhere(deployment, ctx.resource);
@@ -345,7 +347,7 @@ async function removeFailedCreate(
   try {
     checkTrusted(props);
     progress.phase = 'reading the admin API key';
-    const client = await adminClient(props, ctx.signal);
+    const { client } = await adminClient(props, ctx.signal);
     progress.phase = `looking for deployments of the failed create at ${client.adminUrl}`;
     const deployments = await client.listDeployments(budget.cap(CALL_TIMEOUT_MS));
     const leftovers = deployments.filter(
@@ -394,11 +396,18 @@ function sameHeaders(a: Record<string, string> | undefined, b: Record<string, st
   return norm(a) === norm(b);
 }
 
-async function adminClient(props: DeploymentResourceProperties, signal: AbortSignal | undefined): Promise<AdminClient> {
+/** A client of the admin API, and whether its key came from the secrets cache. */
+interface Connection {
+  readonly client: AdminClient;
+  readonly cachedKey: boolean;
+}
+
+async function adminClient(props: DeploymentResourceProperties, signal: AbortSignal | undefined): Promise<Connection> {
   let token: string | undefined;
+  let cachedKey = false;
   if (props.AuthTokenSecretArn) {
     try {
-      token = await readSecret(props.AuthTokenSecretArn, props.AuthTokenJsonField);
+      ({ value: token, cached: cachedKey } = await readSecretEntry(props.AuthTokenSecretArn, props.AuthTokenJsonField));
     } catch (e) {
       throw new DeployError(
         `${message(e)}. The admin API key is read from this secret at deploy time: check that it exists, holds the key` +
@@ -406,7 +415,14 @@ async function adminClient(props: DeploymentResourceProperties, signal: AbortSig
       );
     }
   }
-  return new AdminClient({ adminUrl: props.AdminUrl, token, insecure: bool(props.InsecureSkipTlsVerify), ca: props.AdminCaCertificate, signal });
+  const client = new AdminClient({
+    adminUrl: props.AdminUrl,
+    token,
+    insecure: bool(props.InsecureSkipTlsVerify),
+    ca: props.AdminCaCertificate,
+    signal,
+  });
+  return { client, cachedKey };
 }
 
 async function readSecretHeaders(props: DeploymentResourceProperties): Promise<Record<string, string> | undefined> {
@@ -423,7 +439,20 @@ async function readSecretHeaders(props: DeploymentResourceProperties): Promise<R
   return headers;
 }
 
-async function waitForHealth(client: AdminClient, props: DeploymentResourceProperties, deadline: Deadline, progress: Progress) {
+/**
+ * Waits until `/health` answers 200 and returns the client that got it. Probes are cheap (a
+ * refused connection costs nothing): they come every ~0.25 s for the first half minute, so a
+ * deploy goes on soon after the admin API is up, then back off to every ~2 s. A cached key the
+ * admin API rejects is read again once (it may have been rotated).
+ */
+async function waitForHealth(
+  connection: Connection,
+  reconnect: () => Promise<Connection>,
+  props: DeploymentResourceProperties,
+  deadline: Deadline,
+  progress: Progress,
+): Promise<AdminClient> {
+  let { client, cachedKey } = connection;
   const timeoutMs = Number(props.HealthTimeoutSeconds ?? DEFAULTS.healthTimeoutSeconds) * 1000;
   const wait = deadline.within(timeoutMs);
   // When the deployer's own time is shorter than the bound, it is what ends the wait.
@@ -436,10 +465,16 @@ async function waitForHealth(client: AdminClient, props: DeploymentResourcePrope
       const status = await client.healthStatus(wait.cap(5_000));
       if (status === 200) {
         log('admin API healthy', { url, attempts: attempt + 1, waitedMs: Date.now() - started });
-        return;
+        return client;
       }
       progress.last = `HTTP ${status}`;
     } catch (e) {
+      if (e instanceof AdminApiError && cachedKey && props.AuthTokenSecretArn) {
+        log('admin API rejected the cached key; reading it again', { url, status: e.status });
+        forgetSecret(props.AuthTokenSecretArn);
+        ({ client, cachedKey } = await reconnect());
+        continue;
+      }
       if (e instanceof AdminApiError) throw authFailure(e, props);
       progress.last = e instanceof TransportError ? e.cause : message(e);
     }
@@ -447,7 +482,8 @@ async function waitForHealth(client: AdminClient, props: DeploymentResourcePrope
     // Leave the last probe a second, so that its answer (not a timeout) is what gets reported.
     const left = wait.remainingMs();
     if (left <= LAST_PROBE_MS) break;
-    await sleep(Math.min(backoffDelay(attempt, 250, HEALTH_BACKOFF_CAP_MS), left - LAST_PROBE_MS));
+    const cap = Date.now() - started < HEALTH_FAST_PROBES_MS ? HEALTH_FAST_PROBE_CAP_MS : HEALTH_BACKOFF_CAP_MS;
+    await sleep(Math.min(backoffDelay(attempt, 250, cap), left - LAST_PROBE_MS));
   }
   const waited = Math.round((Date.now() - started) / 1000);
   const last = progress.last ?? 'no answer';

@@ -11,6 +11,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { deploymentEvent, RecordedRequest, RecordingServer, Route, secretsManagerRoute, servedBy, trustProps, useFakeAwsCredentials } from './fakes';
 import { handler } from '../../src/registration/deployer.lambda';
 import { DeploymentResourceProperties } from '../../src/registration/properties';
+import { forgetAllSecrets } from '../../src/registration/secrets';
 
 const TRUSTED_TARGETS_ENV = 'RESTATE_TRUSTED_TARGETS';
 /** S: the environment's API key secret. */
@@ -188,6 +189,8 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
+  // Each test starts cold: the deployer caches secrets across invocations of a warm Lambda.
+  forgetAllSecrets();
   for (const server of [admin, attacker, secrets, lambdaApi, cfn]) server.requests.length = 0;
   // One environment: A with S (both registrations), and H for SERVICE_URI only.
   trustProps(legit() as unknown as DeploymentResourceProperties, legitHttp() as unknown as DeploymentResourceProperties);

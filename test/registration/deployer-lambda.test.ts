@@ -1,6 +1,7 @@
 import { deploymentEvent, RecordedRequest, RecordingServer, Route, secretsManagerRoute, servedBy, trustProps, useFakeAwsCredentials } from './fakes';
 import { handler } from '../../src/registration/deployer.lambda';
 import { DeploymentResourceProperties } from '../../src/registration/properties';
+import { forgetAllSecrets } from '../../src/registration/secrets';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/api-key-AbCdEf';
 const JSON_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/json-key-AbCdEf';
@@ -85,6 +86,8 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
+  // Each test starts cold: the deployer caches secrets across invocations of a warm Lambda.
+  forgetAllSecrets();
   admin.requests.length = 0;
   admin.route = adminRoute();
   logs = [];
@@ -246,6 +249,29 @@ describe('Create of a Lambda deployment', () => {
     expect(registerBodies()).toHaveLength(3);
   });
 
+  test('a warm deployer reads the API key once for registrations in a row', async () => {
+    secrets.requests.length = 0;
+    await invoke('Create', props());
+    await invoke('Create', props());
+    expect(secrets.requests.map((r) => r.body.SecretId)).toEqual([SECRET_ARN]);
+  });
+
+  test('a cached key the admin API rejects is read again once (a rotated key), then used', async () => {
+    await invoke('Create', props()); // caches the key
+    let rotated = false;
+    secrets.route = secretsManagerRoute({ [SECRET_ARN]: 'key_rotated', [JSON_SECRET_ARN]: '{}' });
+    admin.route = adminRoute((r) => {
+      if (r.headers.authorization === 'Bearer key_rotated') rotated = true;
+      return r.path === '/health' && r.headers.authorization !== 'Bearer key_rotated' ? { status: 401, body: { message: 'invalid token' } } : undefined;
+    });
+    admin.requests.length = 0;
+    const { response } = await invoke('Create', props());
+    secrets.route = secretsManagerRoute({ [SECRET_ARN]: API_KEY, [JSON_SECRET_ARN]: JSON.stringify({ apiKey: API_KEY }) });
+    expect(response.Status).toBe('SUCCESS');
+    expect(rotated).toBe(true);
+    expect(admin.requests.filter((r) => r.path === '/health').map((r) => r.headers.authorization)).toEqual([`Bearer ${API_KEY}`, 'Bearer key_rotated']);
+  });
+
   test('401 fails fast, naming the secret, without retries', async () => {
     admin.route = () => ({ status: 401, body: { message: 'invalid token' } });
     const { response, elapsedMs } = await invoke('Create', props());
@@ -262,6 +288,18 @@ describe('Create of a Lambda deployment', () => {
     const { response } = await invoke('Create', props());
     expect(response.Status).toBe('SUCCESS');
     expect(admin.requests.filter((r) => r.path === '/health')).toHaveLength(4);
+  });
+
+  test('probes /health about every quarter second at first, so a deploy goes on soon after the admin API is up', async () => {
+    const upAt = Date.now() + 2_000;
+    admin.route = adminRoute((r) => (r.path === '/health' && Date.now() < upAt ? { status: 503 } : undefined));
+    const { response, elapsedMs } = await invoke('Create', props());
+    expect(response.Status).toBe('SUCCESS');
+    const probes = admin.requests.filter((r) => r.path === '/health').length;
+    // Full jitter below a 0.5 s cap: between 4 and 20 probes in 2 s, and success within 0.5 s of it.
+    expect(probes).toBeGreaterThanOrEqual(4);
+    expect(probes).toBeLessThanOrEqual(21);
+    expect(elapsedMs).toBeLessThan(2_000 + 600);
   });
 
   test('an admin API that never gets healthy fails within the bound, naming URL and last status', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { deploymentEvent, RecordingServer, Route, servedBy, trustProps, useFakeAwsCredentials } from './fakes';
 import { handler } from '../../src/registration/deployer.lambda';
 import { DeploymentResourceProperties } from '../../src/registration/properties';
+import { forgetAllSecrets } from '../../src/registration/secrets';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:111111111111:function:greeter';
 const LAMBDA_ARN = `${FUNCTION_ARN}:7`;
@@ -106,6 +107,8 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
+  // Each test starts cold: the deployer caches secrets across invocations of a warm Lambda.
+  forgetAllSecrets();
   server.requests.length = 0;
   server.route = route();
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
