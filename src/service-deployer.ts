@@ -12,6 +12,7 @@ import { InvokeGrant } from './invoke-grant';
 import { DeployerFunction } from './registration/deployer-function';
 import { DEFAULTS, DeploymentResourceProperties } from './registration/properties';
 import { AdminTarget, HeaderTarget, normalizeUrl, tlsSetting, TRUSTED_TARGETS_ENV } from './registration/trust';
+import { renderServiceConfiguration, ServiceConfiguration } from './service-configuration';
 import { ServiceRegistration } from './service-registration';
 import { protocolOf } from './url';
 
@@ -216,6 +217,39 @@ export interface RegistrationOptions {
    * @default Duration.minutes(2)
    */
   readonly healthCheckTimeout?: Duration;
+
+  /**
+   * Headers Restate adds to every request to the endpoint or function.
+   *
+   * @default - none
+   */
+  readonly additionalHeaders?: { [name: string]: string };
+
+  /**
+   * Headers whose values are read from Secrets Manager at deploy time (the whole secret
+   * string), so they never appear in the template. Restate stores them with the deployment:
+   * whoever can read the admin API can read them.
+   *
+   * @default - none
+   */
+  readonly secretHeaders?: { [name: string]: secretsmanager.ISecret };
+
+  /**
+   * Configuration applied to every service the registration discovers, after every
+   * registration (Restate resets it when a new revision registers). It wins over the same
+   * options set in the service's code.
+   *
+   * @default - Restate's defaults, or the options in the service's code
+   */
+  readonly defaultServiceConfiguration?: ServiceConfiguration;
+
+  /**
+   * Configuration per service name, over `defaultServiceConfiguration`. Naming a service that
+   * discovery does not produce fails the registration.
+   *
+   * @default - none
+   */
+  readonly serviceConfigurations?: { [serviceName: string]: ServiceConfiguration };
 }
 
 /**
@@ -244,20 +278,6 @@ export interface LambdaRegistrationOptions extends RegistrationOptions {
  * Options of an HTTP(S) registration.
  */
 export interface HttpRegistrationOptions extends RegistrationOptions {
-  /**
-   * Headers Restate adds to every request to the endpoint.
-   *
-   * @default - none
-   */
-  readonly additionalHeaders?: { [name: string]: string };
-
-  /**
-   * Headers whose values are read from Secrets Manager at deploy time (the whole secret
-   * string), so they never appear in the template.
-   *
-   * @default - none
-   */
-  readonly secretHeaders?: { [name: string]: secretsmanager.ISecret };
 
   /**
    * Talk to the endpoint over HTTP/1.1 instead of HTTP/2 (e.g. behind a load balancer that
@@ -424,8 +444,10 @@ export class ServiceDeployer extends Construct {
     if (authRetry !== undefined && authRetry > 900) {
       throw new Error(`ServiceDeployer.register(): authRetryTimeout must be at most 15 minutes (a Lambda's longest run), got ${authRetry} s.`);
     }
-    const registration = this.createRegistration(scope, id, environment, options, [], {
+    const headerSecrets = this.secretHeaders(handler.functionArn, options, 'the function ARN');
+    const registration = this.createRegistration(scope, id, environment, options, Object.values(options.secretHeaders ?? {}), {
       LambdaArn: handler.functionArn,
+      ...headerSecrets,
       AssumeRoleArn: invokerRole?.roleArn,
       GrantInvoke: invokeGrant === InvokeGrant.DEPLOYER ? 'true' : undefined,
       AuthRetrySeconds: authRetry === undefined || authRetry === DEFAULTS.authRetrySeconds ? undefined : String(authRetry),
@@ -465,18 +487,23 @@ export class ServiceDeployer extends Construct {
         `ServiceDeployer.registerHttp(): ${url} is already registered with ${environment.adminUrl} by this deployer (id '${id}'): register each endpoint once per environment, or pass a distinct id.`,
       );
     }
-    const headerSecrets = Object.values(options.secretHeaders ?? {});
-    const secretHeaders = Object.entries(options.secretHeaders ?? {}).map(([name, secret]) => ({ Name: name, SecretArn: secret.secretArn }));
-    for (const secret of headerSecrets) this.trust(this.trustedHeaders, [url, secret.secretArn, ''], `the secret of a header of ${url}`);
-    return this.createRegistration(scope, id, environment, options, headerSecrets, {
+    return this.createRegistration(scope, id, environment, options, Object.values(options.secretHeaders ?? {}), {
       Uri: url,
-      AdditionalHeaders: options.additionalHeaders,
-      SecretHeaders: secretHeaders.length > 0 ? secretHeaders : undefined,
+      ...this.secretHeaders(url, options, 'the URL'),
       UseHttp11: options.useHttp11 === undefined ? undefined : options.useHttp11 ? 'true' : 'false',
       DiscoveryRetrySeconds: options.discoveryRetryTimeout === undefined ? undefined : String(options.discoveryRetryTimeout.toSeconds()),
       RequireHttps: requireHttps ? 'true' : undefined,
       ConfigurationVersion: options.configurationVersion,
     });
+  }
+
+  /** The header properties, each secret pinned to the endpoint it may be sent to. */
+  private secretHeaders(endpoint: string, options: RegistrationOptions, what: string): Partial<DeploymentResourceProperties> {
+    const secretHeaders = Object.entries(options.secretHeaders ?? {}).map(([name, secret]) => {
+      this.trust(this.trustedHeaders, [endpoint, secret.secretArn, ''], `the secret of header '${name}' and ${what} it goes to`);
+      return { Name: name, SecretArn: secret.secretArn };
+    });
+    return { AdditionalHeaders: options.additionalHeaders, SecretHeaders: secretHeaders.length > 0 ? secretHeaders : undefined };
   }
 
   private createRegistration(
@@ -516,6 +543,7 @@ export class ServiceDeployer extends Construct {
       AdminCaCertificate: options.adminCaCertificate,
       ...endpoint,
       ExpectedServices: options.expectedServices,
+      ServiceConfiguration: renderServiceConfiguration(scope, options.defaultServiceConfiguration, options.serviceConfigurations),
       // Defaults are left out (the deployer applies them), except force and breaking, which
       // the template states as the deployer sends them: explicitly.
       Private: options.private ? 'true' : undefined,
@@ -554,7 +582,9 @@ export class ServiceDeployer extends Construct {
         throw new Error(
           `ServiceDeployer: ${what} must be known to the deployer's stack ${deployerStack.stackName}, which pins each secret to the URL it may be sent to, ` +
             `but ${foreign.target.node.path} belongs to stack ${Stack.of(foreign.target).stackName}. ` +
-            'Import the secret in the deployer\'s stack by its ARN or name (Secret.fromSecretCompleteArn / fromSecretNameV2), or create the ServiceDeployer in the same stack.',
+            (foreign.target instanceof secretsmanager.CfnSecret
+              ? 'Import the secret in the deployer\'s stack by its ARN or name (Secret.fromSecretCompleteArn / fromSecretNameV2), or create the ServiceDeployer in that stack.'
+              : 'Create the ServiceDeployer in that stack, or pass a literal value.'),
         );
       }
     }

@@ -219,7 +219,7 @@ export class RestateCloudTunnel extends Construct implements ec2.IConnectable {
     this.tunnelName = validateTunnelName(what, props.tunnelName);
     this.baseUrl = tunnelServerUrl(what, props.environment, props.tunnelServerUrl);
     const signingPublicKey = signingPublicKeyOf(what, props.environment, props.signingPublicKey);
-    const drainSeconds = props.drainTimeout?.toSeconds() ?? MAX_STOP_TIMEOUT_SECONDS - EXIT_MARGIN_SECONDS;
+    const drainSeconds = props.drainTimeout?.toSeconds({ integral: false }) ?? MAX_STOP_TIMEOUT_SECONDS - EXIT_MARGIN_SECONDS;
     if (!Number.isInteger(drainSeconds) || drainSeconds < 0 || drainSeconds > MAX_STOP_TIMEOUT_SECONDS - EXIT_MARGIN_SECONDS) {
       throw new Error(
         `${what}: drainTimeout must be a whole number of seconds from 0 to ${MAX_STOP_TIMEOUT_SECONDS - EXIT_MARGIN_SECONDS}, got ${drainSeconds} s: ` +

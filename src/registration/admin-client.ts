@@ -41,6 +41,8 @@ export interface RegisterRequest {
 
 export interface ServiceMetadata {
   readonly name: string;
+  /** `Service`, `VirtualObject` or `Workflow`. */
+  readonly ty?: string;
   readonly revision?: number;
   readonly public?: boolean;
 }
@@ -48,6 +50,8 @@ export interface ServiceMetadata {
 export interface RegisterResponse {
   readonly id: string;
   readonly services: ServiceMetadata[];
+  /** Configuration and deprecation notes about the deployment. */
+  readonly info?: { readonly code?: string | null; readonly message: string }[];
 }
 
 /** `GET /services/{name}`: the parts that say which deployment serves it. */
@@ -56,6 +60,9 @@ export interface ServiceStatus {
   readonly deployment_id: string;
   readonly revision: number;
   readonly public?: boolean;
+  readonly ty?: string;
+  /** Durations in Restate's friendly format, e.g. `1d 1h 1m 1s`. */
+  readonly [setting: string]: unknown;
 }
 
 export interface Deployment {
@@ -130,7 +137,12 @@ export class AdminClient {
   }
 
   async setServicePublic(name: string, isPublic: boolean, timeoutMs: number): Promise<void> {
-    await this.call('PATCH', `/services/${encodeURIComponent(name)}`, { public: isPublic }, timeoutMs);
+    await this.modifyService(name, { public: isPublic }, timeoutMs);
+  }
+
+  /** `PATCH /services/{name}`: visibility, retentions and timeouts. */
+  async modifyService(name: string, changes: Record<string, unknown>, timeoutMs: number): Promise<void> {
+    await this.call('PATCH', `/services/${encodeURIComponent(name)}`, changes, timeoutMs);
   }
 
   /** Number of invocations not yet completed that are pinned to `deploymentId`. */

@@ -16,6 +16,7 @@ import {
   STACK_ID_METADATA_KEY,
 } from './properties';
 import { forgetSecret, readSecret, readSecretEntry } from './secrets';
+import { applyServiceConfiguration, unknownServices } from './service-settings';
 import { checkTrusted, normalizeUrl } from './trust';
 import { protocolOf } from '../url';
 
@@ -146,6 +147,13 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
         'Check that the deployed code binds these services, or correct expectedServices.',
     );
   }
+  const unconfigurable = unknownServices(props.ServiceConfiguration, names);
+  if (unconfigurable.length > 0) {
+    throw new DeployError(
+      `discovery of ${endpoint} found service(s) [${names.join(', ')}], but serviceConfigurations names [${unconfigurable.join(', ')}]. ` +
+        'Check the service names (as bound in code), or remove those entries.',
+    );
+  }
 
   const wantPublic = !bool(props.Private);
   for (const service of services) {
@@ -156,6 +164,11 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
     });
     log('visibility set', { service: service.name, public: wantPublic });
   }
+
+  progress.phase = `configuring services [${names.join(', ')}]`;
+  const configured = await applyServiceConfiguration(client, props.ServiceConfiguration, services, deadline).catch((e) => {
+    throw new DeployError(`registered ${deploymentId}, but ${message(e)}`);
+  });
 
   let pruned = '';
   if (bool(props.PruneDrained) && props.Owner) {
@@ -169,7 +182,8 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
     physicalResourceId: deploymentId,
     reason:
       `${verb} ${endpoint} as ${deploymentId} with services [${names.join(', ')}]` +
-      `${reg.promoted ? `; promoted ${reg.promoted}, so that it serves [${names.join(', ')}]` : ''}${pruned}`,
+      `${reg.promoted ? `; promoted ${reg.promoted}, so that it serves [${names.join(', ')}]` : ''}` +
+      `${configured.length > 0 ? `; configured ${configured.join(', ')}` : ''}${notes(first.response)}${pruned}`,
     data: { DeploymentId: deploymentId, ServiceNames: names.join(',') },
   };
 }
@@ -189,6 +203,14 @@ async function register(reg: Registration, force: boolean, createdBy: string): P
   return withRetries(progress, deadline, call, discoveryRetry(props, deadline)).catch((e) => {
     throw explainRegisterFailure(e, reg.endpoint, props);
   });
+}
+
+/** The server's notes on a registration (`info`: configuration, deprecations), for the reason. */
+function notes(response: RegisterResponse): string {
+  const info = response.info ?? [];
+  if (info.length === 0) return '';
+  log('restate notes', { info });
+  return `; Restate noted: ${info.map((i) => `${i.code ? `[${i.code}] ` : ''}${i.message}`).join('; ')}`;
 }
 
 /** Why an existing deployment must be re-registered: empty when it already serves as asked. */

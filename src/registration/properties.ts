@@ -13,6 +13,30 @@ export interface SecretHeaderProperty {
 }
 
 export type BooleanString = 'true' | 'false';
+
+/** Service configuration, in whole seconds (decimal strings). */
+export interface ServiceConfigurationFields {
+  readonly IdempotencyRetentionSeconds?: string;
+  readonly JournalRetentionSeconds?: string;
+  readonly WorkflowCompletionRetentionSeconds?: string;
+  readonly InactivityTimeoutSeconds?: string;
+  readonly AbortTimeoutSeconds?: string;
+}
+
+/** `Default` applies to every service the registration discovers; `Services` by name, over it. */
+export interface ServiceConfigurationProperty {
+  readonly Default?: ServiceConfigurationFields;
+  readonly Services?: Record<string, ServiceConfigurationFields>;
+}
+
+/** Each field and the admin API's name for it (`PATCH /services/{name}`). */
+export const SERVICE_CONFIGURATION_FIELDS: ReadonlyArray<[keyof ServiceConfigurationFields, string]> = [
+  ['IdempotencyRetentionSeconds', 'idempotency_retention'],
+  ['JournalRetentionSeconds', 'journal_retention'],
+  ['WorkflowCompletionRetentionSeconds', 'workflow_completion_retention'],
+  ['InactivityTimeoutSeconds', 'inactivity_timeout'],
+  ['AbortTimeoutSeconds', 'abort_timeout'],
+];
 export type RemovalPolicyString = 'retain' | 'destroy';
 
 export interface DeploymentResourceProperties {
@@ -53,6 +77,8 @@ export interface DeploymentResourceProperties {
 
   /** Service names discovery must produce. */
   readonly ExpectedServices?: string[];
+  /** Applied to the discovered services after every registration. */
+  readonly ServiceConfiguration?: ServiceConfigurationProperty;
   /** 'true': services are made private (not reachable through ingress). */
   readonly Private?: BooleanString;
   readonly Force?: BooleanString;
@@ -136,7 +162,7 @@ const STRING_KEYS = ['ServiceToken', 'AuthTokenJsonField', 'ConfigurationVersion
 const KNOWN_KEYS = new Set<string>([
   ...BOOLEAN_KEYS, ...NUMBER_KEYS, ...STRING_KEYS,
   'AdminUrl', 'AuthTokenSecretArn', 'AdminCaCertificate', 'LambdaArn', 'AssumeRoleArn', 'Uri',
-  'AdditionalHeaders', 'SecretHeaders', 'ExpectedServices', 'RemovalPolicy', 'Metadata',
+  'AdditionalHeaders', 'SecretHeaders', 'ExpectedServices', 'RemovalPolicy', 'Metadata', 'ServiceConfiguration',
 ]);
 
 /** A qualified function ARN: version, alias or `$LATEST`. Unqualified ARNs are refused. */
@@ -193,6 +219,7 @@ export function decodeProperties(raw: unknown): DeploymentResourceProperties {
   if (p.ExpectedServices !== undefined && (!Array.isArray(p.ExpectedServices) || p.ExpectedServices.some((s) => typeof s !== 'string'))) {
     refuse('property ExpectedServices must be a list of service names');
   }
+  if (p.ServiceConfiguration !== undefined) decodeServiceConfiguration(p.ServiceConfiguration, refuse);
   if (p.SecretHeaders !== undefined) {
     if (!Array.isArray(p.SecretHeaders)) refuse('property SecretHeaders must be a list');
     for (const h of p.SecretHeaders as unknown[]) {
@@ -208,4 +235,22 @@ export function decodeProperties(raw: unknown): DeploymentResourceProperties {
     }
   }
   return p as unknown as DeploymentResourceProperties;
+}
+
+function decodeServiceConfiguration(raw: unknown, refuse: (what: string) => never): void {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const fields = (v: unknown, where: string) => {
+    if (!isObject(v)) refuse(`property ${where} must be an object`);
+    for (const [k, value] of Object.entries(v as Record<string, unknown>)) {
+      if (!SERVICE_CONFIGURATION_FIELDS.some(([name]) => name === k)) refuse(`property ${where} has an unknown field ${k}`);
+      if (typeof value !== 'string' || !/^\d{1,10}$/.test(value)) refuse(`property ${where}.${k} is not a whole number of seconds: ${JSON.stringify(value)}`);
+    }
+  };
+  if (!isObject(raw) || Object.keys(raw).some((k) => k !== 'Default' && k !== 'Services')) refuse('property ServiceConfiguration must be {Default?, Services?}');
+  const config = raw as Record<string, unknown>;
+  if (config.Default !== undefined) fields(config.Default, 'ServiceConfiguration.Default');
+  if (config.Services !== undefined) {
+    if (!isObject(config.Services)) refuse('property ServiceConfiguration.Services must be an object');
+    for (const [name, v] of Object.entries(config.Services as Record<string, unknown>)) fields(v, `ServiceConfiguration.Services.${name}`);
+  }
 }

@@ -547,3 +547,84 @@ describe('serving follows the template', () => {
     expect(admin.calls()).toEqual(['GET /deployments', 'POST /query', 'DELETE /deployments/dp_mine?force=true']);
   });
 });
+
+describe('service configuration', () => {
+  /** Greeter (a Service) and Checkout (a Workflow), whose settings read back as last patched. */
+  function configurable(): Route {
+    const settings: Record<string, Record<string, string>> = { Greeter: {}, Checkout: {} };
+    const friendly = (iso: string) => {
+      const s = Number(iso.slice(2, -1));
+      return s % 3600 === 0 ? `${s / 3600}h` : `${s}s`;
+    };
+    return (r) => {
+      if (r.method === 'POST' && r.path === '/deployments') {
+        return {
+          status: 201,
+          body: {
+            id: 'dp_11pXug0mWsff2NOoRBZbOcV',
+            services: [{ name: 'Greeter', ty: 'Service', public: true }, { name: 'Checkout', ty: 'Workflow', public: true }],
+            info: [{ code: 'RT0017', message: 'the SDK version is deprecated' }],
+          },
+        };
+      }
+      const m = /^\/services\/(\w+)$/.exec(r.path);
+      if (m && r.method === 'PATCH') {
+        for (const [k, v] of Object.entries(r.body as Record<string, string>)) settings[m[1]][k] = friendly(v);
+        return { status: 200, body: {} };
+      }
+      if (m && r.method === 'GET') return { status: 200, body: { name: m[1], deployment_id: 'dp_11pXug0mWsff2NOoRBZbOcV', revision: 1, ...settings[m[1]] } };
+      return undefined;
+    };
+  }
+
+  const config = {
+    Default: { JournalRetentionSeconds: '7200', WorkflowCompletionRetentionSeconds: '3600' },
+    Services: { Greeter: { JournalRetentionSeconds: '60', InactivityTimeoutSeconds: '90' } },
+  };
+
+  test('applied after registering, per-service values over the defaults, read back, and listed in the reason', async () => {
+    admin.route = adminRoute(configurable());
+    const { response } = await invoke('Create', props({ ServiceConfiguration: config }));
+    expect(response.Status).toBe('SUCCESS');
+    const patches = admin.requests.filter((r) => r.method === 'PATCH').map((r) => [r.path, r.body]);
+    expect(patches).toEqual([
+      // The workflow retention default applies to the workflow only.
+      ['/services/Greeter', { journal_retention: 'PT60S', inactivity_timeout: 'PT90S' }],
+      ['/services/Checkout', { journal_retention: 'PT7200S', workflow_completion_retention: 'PT3600S' }],
+    ]);
+    expect(response.Reason).toContain(
+      'configured Greeter {journal_retention 1m, inactivity_timeout 1m 30s}, Checkout {journal_retention 2h, workflow_completion_retention 1h}',
+    );
+  });
+
+  test("the server's info notes appear in the reason and the log", async () => {
+    admin.route = adminRoute(configurable());
+    const { response } = await invoke('Create', props());
+    expect(response.Reason).toContain('Restate noted: [RT0017] the SDK version is deprecated');
+    expect(logs.join('\n')).toContain('the SDK version is deprecated');
+  });
+
+  test('a value that does not read back fails, naming service, setting and both values', async () => {
+    const route = configurable();
+    admin.route = adminRoute((r) => (r.method === 'GET' && r.path === '/services/Greeter' && admin.requests.some((q) => q.method === 'PATCH')
+      ? { status: 200, body: { name: 'Greeter', deployment_id: 'dp_11pXug0mWsff2NOoRBZbOcV', revision: 1, journal_retention: '1d' } }
+      : route(r)));
+    const { response } = await invoke('Create', props({ ServiceConfiguration: { Services: { Greeter: { JournalRetentionSeconds: '60' } } } }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain('service Greeter was configured, but reads back journal_retention "1d" instead of 1m');
+  });
+
+  test('a service the configuration names that discovery did not produce fails, naming it', async () => {
+    admin.route = adminRoute(configurable());
+    const { response } = await invoke('Create', props({ ServiceConfiguration: { Services: { Payments: {} } } }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain('found service(s) [Greeter, Checkout], but serviceConfigurations names [Payments]');
+  });
+
+  test('a workflow retention set for a service that is not a workflow fails, naming it', async () => {
+    admin.route = adminRoute(configurable());
+    const { response } = await invoke('Create', props({ ServiceConfiguration: { Services: { Greeter: { WorkflowCompletionRetentionSeconds: '60' } } } }));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain('service Greeter is a Service, but workflowCompletionRetention applies to workflows only');
+  });
+});

@@ -17,6 +17,11 @@ export interface ServiceSummary {
   readonly revision: number;
   readonly public: boolean;
   readonly handlers: ReadonlyArray<{ readonly name: string }>;
+  /** Durations in Restate's friendly format, e.g. `1d 1h 1m 1s`. */
+  readonly idempotency_retention?: string;
+  readonly journal_retention?: string;
+  readonly inactivity_timeout?: string;
+  readonly abort_timeout?: string;
 }
 
 /**
