@@ -32,7 +32,11 @@ describe('service configuration', () => {
   test('defaults and per-service overrides are rendered in whole seconds', () => {
     const s = scene();
     s.deployer.registerHttp('https://a.example.com', s.env, {
-      defaultServiceConfiguration: { idempotencyRetention: Duration.days(2), journalRetention: Duration.hours(12), inactivityTimeout: Duration.minutes(5) },
+      defaultServiceConfiguration: {
+        idempotencyRetention: Duration.days(2),
+        journalRetention: Duration.hours(12),
+        inactivityTimeout: Duration.minutes(5),
+      },
       serviceConfigurations: { Orders: { abortTimeout: Duration.minutes(20), journalRetention: Duration.seconds(0) }, Audit: {} },
     });
     expect(registration(s.stack).ServiceConfiguration).toEqual({

@@ -183,7 +183,7 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
     reason:
       `${verb} ${endpoint} as ${deploymentId} with services [${names.join(', ')}]` +
       `${reg.promoted ? `; promoted ${reg.promoted}, so that it serves [${names.join(', ')}]` : ''}` +
-      `${configured.length > 0 ? `; configured ${configured.join(', ')}` : ''}${notes(first.response)}${pruned}`,
+      `${configured.length > 0 ? `; configured ${configured.join(', ')}` : ''}${serverNotes(first.response)}${pruned}`,
     data: { DeploymentId: deploymentId, ServiceNames: names.join(',') },
   };
 }
@@ -206,7 +206,7 @@ async function register(reg: Registration, force: boolean, createdBy: string): P
 }
 
 /** The server's notes on a registration (`info`: configuration, deprecations), for the reason. */
-function notes(response: RegisterResponse): string {
+function serverNotes(response: RegisterResponse): string {
   const info = response.info ?? [];
   if (info.length === 0) return '';
   log('restate notes', { info });

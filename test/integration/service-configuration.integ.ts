@@ -35,7 +35,13 @@ async function create(id: string, uri: string, serviceConfiguration: unknown): P
 
 const settings = async (name: string) => {
   const s = (await env.admin.service(name))!;
-  return { revision: s.revision, idempotency: s.idempotency_retention, journal: s.journal_retention, inactivity: s.inactivity_timeout, abort: s.abort_timeout };
+  return {
+    revision: s.revision,
+    idempotency: s.idempotency_retention,
+    journal: s.journal_retention,
+    inactivity: s.inactivity_timeout,
+    abort: s.abort_timeout,
+  };
 };
 
 describe('service configuration (restate-server 1.7.12)', () => {
