@@ -481,7 +481,7 @@ describe('registrations from another stack than the deployer', () => {
     const service = new Stack(app, 'Service');
     const token = new secretsmanager.Secret(service, 'EndpointToken');
     expect(() => deployer.registerHttp('https://orders.example.com/restate', env, { scope: service, secretHeaders: { 'x-token': token } })).toThrow(
-      /the secret of a header of https:\/\/orders.example.com\/restate must be known to the deployer's stack Platform.*Service\/EndpointToken\/Resource belongs to stack Service.*Secret.fromSecretCompleteArn/,
+      /the secret of header 'x-token' and the URL it goes to must be known to the deployer's stack Platform.*Service\/EndpointToken\/Resource belongs to stack Service.*Secret.fromSecretCompleteArn/,
     );
   });
 
