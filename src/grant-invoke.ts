@@ -29,7 +29,8 @@ export function grantInvokeViaResourcePolicy(role: iam.IRole, fn: lambda.IFuncti
   if (version instanceof lambda.CfnVersion) {
     const stack = Stack.of(version);
     permission.overrideLogicalId(
-      Lazy.uncachedString({
+      // Cached: the version's id derives from its code's hash, which costs a resolve per handler.
+      Lazy.string({
         produce: () => {
           const versionId: string = stack.resolve(version.logicalId);
           return `${versionId.slice(Math.max(0, versionId.length + id.length - 255))}${id}`;
