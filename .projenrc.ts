@@ -15,8 +15,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   projenrcTs: true,
   minNodeVersion: '20.0.0',
 
-  cdkVersion: '2.257.0',
-  constructsVersion: '10.5.1',
+  // The lowest aws-cdk-lib and constructs users may have: the peer dependencies' minimum
+  // (^2.168.0, ^10.0.0), which scripts/check-min-cdk.sh tests. Development and the rest of the
+  // tests use the current releases, pinned in devDeps (so no pinned dev dependency on the minimum).
+  cdkVersion: '2.168.0',
+  constructsVersion: '10.0.0',
+  peerDependencyOptions: { pinnedDevDependency: false },
   jsiiVersion: '~6.0.0',
 
   // The library is published from a release pipeline elsewhere; this repo builds and tests.
@@ -46,6 +50,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   devDeps: [
+    'aws-cdk-lib@2.257.0',
     'aws-cdk@2.1148.1',
     '@aws-sdk/client-lambda@^3',
     '@aws-sdk/client-secrets-manager@^3',
@@ -73,6 +78,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
   npmignoreEnabled: true,
 });
 
+// Developed against constructs 10.5.1 (aws-cdk-lib 2.257 needs ^10.5.0). Added here: the CDK
+// dependencies component replaces a `constructs` entry of devDeps with the peer dependency.
+project.addDevDeps('constructs@10.5.1');
+// jsii advises a dev dependency on each peer dependency's minimum (JSII6); the minimum is tested
+// by test:min-cdk instead, so that advice is silenced (with projen's reserved-word).
+const jsiiFlags = '--silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency';
+project.compileTask.reset(`jsii ${jsiiFlags}`);
+project.watchTask.reset(`jsii -w ${jsiiFlags}`);
+
 // The deployer Lambda imports the AWS SDK that the Node.js Lambda runtime provides (left
 // external when bundling), so it is a dev dependency only.
 project.eslint?.addOverride({
@@ -96,6 +110,14 @@ project.addTask('synth:example', {
 });
 
 
+// Unit tests, type check and an example synth against the lowest supported aws-cdk-lib and
+// constructs (the peer dependencies' minimum), installed on their own in a temporary folder.
+const minCdkTask = project.addTask('test:min-cdk', {
+  description: 'Type check, unit tests and example synthesis against the lowest supported aws-cdk-lib and constructs',
+  exec: 'bash scripts/check-min-cdk.sh',
+  receiveArgs: true,
+});
+
 project.addTask('bench', {
   description: 'Benchmark against @restatedev/restate-cdk and write bench/RESULTS.md',
   exec: 'bash bench/run.sh',
@@ -107,8 +129,9 @@ project.addTask('test:live', {
 });
 
 // The whole check a fresh clone runs: build (compile, unit tests, eslint, docgen, package JS),
-// integration tests, examples. CI=true keeps `package` to JS: other languages' packaging needs
-// registries (Maven Central, PyPI, NuGet) that are out of reach here.
+// integration tests, examples, unit tests and an example against the minimum aws-cdk-lib.
+// CI=true keeps `package` to JS: other languages' packaging needs registries (Maven Central,
+// PyPI, NuGet) that are out of reach here.
 const ciTask = project.addTask('check', {
   description: 'Build, unit tests, integration tests and examples: everything a fresh clone verifies',
   env: { CI: 'true' },
@@ -116,6 +139,7 @@ const ciTask = project.addTask('check', {
 ciTask.spawn(project.buildTask);
 ciTask.spawn(project.tasks.tryFind('test:integration')!);
 ciTask.exec('bash examples/synth.sh all');
+ciTask.spawn(minCdkTask);
 ciTask.exec('bash scripts/check-bindings.sh');
 ciTask.spawn(project.tasks.tryFind('test:live')!);
 

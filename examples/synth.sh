@@ -2,7 +2,7 @@
 # Synthesizes the example apps with the aws-cdk CLI (a dev dependency), without AWS credentials,
 # and fails when synthesis fails or cdk-nag reports a finding nobody acknowledged.
 #
-#   bash examples/synth.sh lambda     # one example: lambda | http-service | self-hosted | python-lambda
+#   bash examples/synth.sh lambda     # one example: lambda | http-service | self-hosted | private-service | python-lambda
 #   bash examples/synth.sh all        # every TypeScript example + py_compile of python-lambda
 #
 # Builds the library first (deployer bundle + jsii compile) when lib/ or the deployer asset is
@@ -20,11 +20,11 @@ export CDK_DISABLE_CLI_TELEMETRY=true
 export CDK_DISABLE_VERSION_CHECK=true
 export AWS_EC2_METADATA_DISABLED=true
 
-TS_EXAMPLES=(lambda http-service self-hosted)
+TS_EXAMPLES=(lambda http-service self-hosted private-service)
 PY_EXAMPLES=(python-lambda)
 
 usage() {
-  echo "usage: bash examples/synth.sh <lambda|http-service|self-hosted|python-lambda|all>" >&2
+  echo "usage: bash examples/synth.sh <lambda|http-service|self-hosted|private-service|python-lambda|all>" >&2
   exit 2
 }
 
@@ -148,7 +148,7 @@ target="${1:-}"
 [ -n "$target" ] || usage
 case "$target" in
   all) selected=("${TS_EXAMPLES[@]}" "${PY_EXAMPLES[@]}") ;;
-  lambda | http-service | self-hosted | python-lambda) selected=("$target") ;;
+  lambda | http-service | self-hosted | private-service | python-lambda) selected=("$target") ;;
   *) usage ;;
 esac
 

@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Annotations, ArnFormat, CfnDeletionPolicy, Duration, Lazy, Reference, RemovalPolicy, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnDeletionPolicy, Duration, Lazy, Reference, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,6 +9,7 @@ import { Construct, IConstruct } from 'constructs';
 import { IRestateEnvironment, validateAdminUrl } from './environment';
 import { grantInvokeViaResourcePolicy } from './grant-invoke';
 import { InvokeGrant } from './invoke-grant';
+import { acknowledgeFindings } from './nag-acknowledgement';
 import { DeployerFunction } from './registration/deployer-function';
 import { DEFAULTS, DeploymentResourceProperties } from './registration/properties';
 import { AdminTarget, HeaderTarget, normalizeUrl, tlsSetting, TRUSTED_TARGETS_ENV } from './registration/trust';
@@ -609,13 +610,15 @@ export class ServiceDeployer extends Construct {
       const stack = Stack.of(this);
       // Versions and aliases only (function:NAME:QUALIFIER): never an unqualified function.
       const functions = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*:*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-      acknowledgeFunctionWildcard(grantee, stack);
-      return iam.Grant.addToPrincipal({
+      const grant = iam.Grant.addToPrincipal({
         grantee,
         actions: ['lambda:AddPermission', 'lambda:RemovePermission'],
         resourceArns: [functions],
         conditions: { StringEquals: { 'lambda:Principal': invokerRole.roleArn } },
       });
+      // After the grant: on aws-cdk-lib < 2.257 the policy it lands in is acknowledged too.
+      acknowledgeFunctionWildcard(grantee, stack);
+      return grant;
     });
   }
 
@@ -664,21 +667,21 @@ function versionIsDeletedUnderRetainedDeployment(handler: lambda.IFunction, remo
 
 /**
  * Acknowledges the cdk-nag (AwsSolutions) findings on what the deployer creates, so that users
- * who run cdk-nag need not. Plain construct metadata (`Validations`, in aws-cdk-lib): the library
- * does not depend on cdk-nag. Rule ids whose finding contains more than one '::' cannot go
- * through `Validations.acknowledge()` (it rejects them), so they are written as metadata directly.
+ * who run cdk-nag need not: plain construct metadata (`Validations`, in aws-cdk-lib; below
+ * aws-cdk-lib 2.257 also cdk-nag 2.x's), no dependency on cdk-nag. See `acknowledgeFindings`.
  */
 function acknowledgeNagFindings(fn: lambda.Function, role: iam.IRole, inVpc: boolean): void {
-  Validations.of(fn).acknowledge({
+  acknowledgeFindings(fn, [{
     id: 'AwsSolutions-L1',
     reason:
       'The deployer runtime is pinned by restate-cloud-cdk for stable templates and moves to newer Node.js runtimes with library releases; the function runs only during deployments.',
-  });
+  }]);
   if (inVpc) {
-    role.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]':
+    acknowledgeFindings(role, [{
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      reason:
         'AWS-managed policy with exactly the network-interface permissions a Lambda function in a VPC needs (ec2:CreateNetworkInterface and friends, which support no resource-level scoping).',
-    });
+    }]);
   }
 }
 
@@ -689,12 +692,11 @@ function acknowledgeNagFindings(fn: lambda.Function, role: iam.IRole, inVpc: boo
 function acknowledgeFunctionWildcard(grantee: iam.IRole, stack: Stack): void {
   const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
   const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-  const rule = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${account}:function:*:*]`;
-  if (grantee.node.metadata.some((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && rule in (m.data ?? {}))) return;
-  grantee.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {
-    [rule]:
+  acknowledgeFindings(grantee, [{
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${account}:function:*:*]`,
+    reason:
       'The deployer adds and removes the invoker role\'s invoke statement on each handler it registers, which it learns only at deploy time; the condition lambda:Principal limits it to statements for the invoker role.',
-  });
+  }]);
 }
 
 /**

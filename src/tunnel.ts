@@ -1,9 +1,10 @@
-import { Annotations, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { RestateCloudEnvironment } from './cloud-environment';
+import { acknowledgeFindings } from './nag-acknowledgement';
 import { HttpRegistrationOptions, ServiceDeployer } from './service-deployer';
 import { ServiceRegistration } from './service-registration';
 import { apiKeySecretOf, signingPublicKeyOf } from './tunnel-identity';
@@ -302,21 +303,22 @@ export class RestateCloudTunnel extends Construct implements ec2.IConnectable {
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
-      availabilityZoneRebalancing: ecs.AvailabilityZoneRebalancing.ENABLED,
     });
+    // On the L1: the FargateService prop (availabilityZoneRebalancing) needs aws-cdk-lib >= 2.178.
+    (this.service.node.defaultChild as ecs.CfnService).addPropertyOverride('AvailabilityZoneRebalancing', 'ENABLED');
     this.connections = this.service.connections;
 
-    Validations.of(this.taskDefinition).acknowledge({
+    acknowledgeFindings(this.taskDefinition, [{
       id: 'AwsSolutions-ECS2',
       reason:
         'The environment variables hold the tunnel name, environment id, region, public request-signing key and drain settings; the API key is an ECS secret read from Secrets Manager.',
-    });
+    }]);
     if (!props.cluster) {
-      Validations.of(this.cluster).acknowledge({
+      acknowledgeFindings(this.cluster, [{
         id: 'AwsSolutions-ECS4',
         reason:
           'A cluster for the tunnel client only, which logs to CloudWatch and serves Prometheus metrics itself; pass your own cluster to use Container Insights.',
-      });
+      }]);
     }
   }
 

@@ -202,6 +202,29 @@ describe('region descriptions', () => {
     expect(region.domain).toBe('restate.example');
   });
 
+  test('a BYOC region (<id>.byoc): its own host names, and the invoker role trusts exactly the account given', () => {
+    const { stack, apiKey } = newStack();
+    const region = RestateCloudRegion.of({ name: 'abc123.byoc', accountId: '123456789012' });
+    expect(region.byoc).toBe(true);
+    const env = new RestateCloudEnvironment(stack, 'Env', { environmentId: ENV_ID, apiKey, region });
+    expect(env.adminUrl).toBe(`https://${HOST_ID}.env.abc123.byoc.restate.cloud:9070`);
+    const [role] = Object.values(rolesOf(stack));
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0]).toMatchObject({
+      Principal: { AWS: 'arn:aws:iam::123456789012:root' },
+      Condition: { StringEquals: { 'aws:PrincipalArn': 'arn:aws:iam::123456789012:role/RestateCloud', 'sts:ExternalId': ENV_ID } },
+    });
+  });
+
+  test('a BYOC region without accountId: the error says it must be given (Restate does not document it)', () => {
+    expect(() => RestateCloudRegion.of({ name: 'abc123.byoc' } as any)).toThrow(
+      /'abc123\.byoc': invalid accountId undefined: expected the 12-digit AWS account id your BYOC deployment's Restate calls from \(not documented by Restate Cloud.*must be given explicitly/,
+    );
+  });
+
+  test.each([['.byoc'], ['abc.byo'], ['a.b.byoc'], ['ABC.byoc'], ['abc.BYOC'], ['abc-.byoc']])('BYOC-like name %j is refused', (name) => {
+    expect(() => RestateCloudRegion.of({ name, accountId: '123456789012' })).toThrow(`invalid region name ${JSON.stringify(name)}`);
+  });
+
   test('US and EU', () => {
     expect(RestateCloudRegion.US.name).toBe('us');
     expect(RestateCloudRegion.EU.name).toBe('eu');
@@ -210,6 +233,7 @@ describe('region descriptions', () => {
       expect(region.principalArn).toBe('arn:aws:iam::654654156625:role/RestateCloud');
       expect(region.accountPrincipalArn).toBe('arn:aws:iam::654654156625:root');
       expect(region.domain).toBe('restate.cloud');
+      expect(region.byoc).toBe(false);
     }
   });
 });
