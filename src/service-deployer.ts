@@ -76,6 +76,14 @@ export interface ServiceDeployerProps {
   readonly logGroup?: logs.ILogGroup;
 
   /**
+   * What happens to the log group the deployer creates when it is removed from the stack.
+   * Ignored when `logGroup` is given.
+   *
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
    * A name for the deployer function.
    *
    * @default - CloudFormation generates a unique name
@@ -164,6 +172,15 @@ export interface RegistrationOptions {
    * @default 0
    */
   readonly revisionHistoryLimit?: number;
+
+  /**
+   * How many deployments pruning removes at most per registration run; the rest are removed by
+   * later runs. Only applies with `pruneDrainedDeployments`.
+   *
+   * @default - no cap: every drained deployment beyond `revisionHistoryLimit`, within the
+   * deployer's time
+   */
+  readonly maxPrunedPerRun?: number;
 
   /**
    * Change this value to make discovery run again although nothing else changed.
@@ -350,7 +367,7 @@ export class ServiceDeployer extends Construct {
       props.logGroup ??
       new logs.LogGroup(this, 'LogGroup', {
         retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
       });
     this.role =
       props.role ??
@@ -526,6 +543,10 @@ export class ServiceDeployer extends Construct {
     if (revisionHistoryLimit !== undefined && (!Number.isInteger(revisionHistoryLimit) || revisionHistoryLimit < 0)) {
       throw new Error(`revisionHistoryLimit must be a whole number >= 0, got ${revisionHistoryLimit}.`);
     }
+    const maxPrunedPerRun = options.maxPrunedPerRun;
+    if (maxPrunedPerRun !== undefined && (!Number.isInteger(maxPrunedPerRun) || maxPrunedPerRun < 1 || maxPrunedPerRun > 999999)) {
+      throw new Error(`maxPrunedPerRun must be a whole number from 1 to 999999, got ${maxPrunedPerRun}.`);
+    }
     const removalPolicy = options.removalPolicy ?? RemovalPolicy.RETAIN;
     if (removalPolicy !== RemovalPolicy.RETAIN && removalPolicy !== RemovalPolicy.DESTROY) {
       throw new Error(`removalPolicy ${removalPolicy} is not supported for Restate deployments: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY.`);
@@ -553,6 +574,7 @@ export class ServiceDeployer extends Construct {
       RemovalPolicy: removalPolicy === RemovalPolicy.DESTROY ? 'destroy' : 'retain',
       PruneDrained: options.pruneDrainedDeployments ? 'true' : undefined,
       RevisionHistoryLimit: options.pruneDrainedDeployments ? String(revisionHistoryLimit ?? 0) : undefined,
+      MaxPrunedPerRun: options.pruneDrainedDeployments && maxPrunedPerRun !== undefined ? String(maxPrunedPerRun) : undefined,
       // The deployer records it, with the stack name, as deployment metadata.
       Owner: owner,
       Metadata: options.metadata,

@@ -173,7 +173,9 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
   let pruned = '';
   if (bool(props.PruneDrained) && props.Owner) {
     progress.phase = 'pruning drained deployments';
-    pruned = await pruneDrained(client, props, deploymentId, Number(props.RevisionHistoryLimit ?? DEFAULTS.revisionHistoryLimit), deadline);
+    const maxPruned = props.MaxPrunedPerRun === undefined ? Infinity : Number(props.MaxPrunedPerRun);
+    const keep = Number(props.RevisionHistoryLimit ?? DEFAULTS.revisionHistoryLimit);
+    pruned = await pruneDrained(client, props, deploymentId, keep, deadline, maxPruned);
   }
 
   const verb = first.status === 201 ? 'Registered' : reg.promoted ? 'Re-registered' : 'Already registered';
@@ -638,11 +640,13 @@ async function pruneDrained(
   currentId: string,
   keep: number,
   deadline: Deadline,
+  maxPruned: number = Infinity,
 ): Promise<string> {
   const owner = props.Owner!;
   const removed: string[] = [];
   const kept: string[] = [];
   const revoked: string[] = [];
+  let deferred = 0;
   try {
     const deployments = await client.listDeployments(deadline.cap(CALL_TIMEOUT_MS));
     const older = deployments
@@ -650,6 +654,11 @@ async function pruneDrained(
       .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? ''))
       .slice(keep);
     for (const d of older) {
+      if (removed.length >= maxPruned) {
+        // The per-run cap: the rest are pruned by the next registrations.
+        deferred++;
+        continue;
+      }
       const inFlight = await client.inFlightInvocations(d.id, deadline.cap(CALL_TIMEOUT_MS));
       if (inFlight > 0) {
         kept.push(`${d.id} (${inFlight} in flight)`);
@@ -668,9 +677,10 @@ async function pruneDrained(
     log('pruning stopped', { error: message(e) });
     return `; pruning stopped: ${message(e)}`;
   }
-  log('pruned', { removed, kept });
+  log('pruned', { removed, kept, deferred });
   return removed.length || kept.length
-    ? `; pruned [${removed.join(', ')}]${kept.length ? `, kept draining [${kept.join(', ')}]` : ''}${revoked.length ? `; ${revoked.join('; ')}` : ''}`
+    ? `; pruned [${removed.join(', ')}]${kept.length ? `, kept draining [${kept.join(', ')}]` : ''}` +
+        `${deferred ? `, ${deferred} more left for the next run (maxPrunedPerRun ${maxPruned})` : ''}${revoked.length ? `; ${revoked.join('; ')}` : ''}`
     : '';
 }
 

@@ -87,6 +87,8 @@ export interface DeploymentResourceProperties {
   /** 'true': remove this owner's older deployments once drained, keeping RevisionHistoryLimit. */
   readonly PruneDrained?: BooleanString;
   readonly RevisionHistoryLimit?: string;
+  /** At most this many deployments are pruned per run; the rest wait for the next one. */
+  readonly MaxPrunedPerRun?: string;
   /** Changes to this value make discovery rerun. */
   readonly ConfigurationVersion?: string;
   readonly Metadata?: Record<string, string>;
@@ -157,7 +159,7 @@ export const FAILED_CREATE_PREFIX = 'restate-failed-create-';
 export class PropertyError extends Error {}
 
 const BOOLEAN_KEYS = ['RequireHttps', 'InsecureSkipTlsVerify', 'GrantInvoke', 'UseHttp11', 'Private', 'Force', 'Breaking', 'PruneDrained'] as const;
-const NUMBER_KEYS = ['AuthRetrySeconds', 'DiscoveryRetrySeconds', 'RevisionHistoryLimit', 'HealthTimeoutSeconds', 'ServiceTimeout'] as const;
+const NUMBER_KEYS = ['AuthRetrySeconds', 'DiscoveryRetrySeconds', 'RevisionHistoryLimit', 'MaxPrunedPerRun', 'HealthTimeoutSeconds', 'ServiceTimeout'] as const;
 const STRING_KEYS = ['ServiceToken', 'AuthTokenJsonField', 'ConfigurationVersion', 'Owner'] as const;
 const KNOWN_KEYS = new Set<string>([
   ...BOOLEAN_KEYS, ...NUMBER_KEYS, ...STRING_KEYS,

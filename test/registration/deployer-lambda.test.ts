@@ -463,6 +463,36 @@ describe('pruning', () => {
     expect(admin.calls().filter((c) => c.startsWith('DELETE'))).toEqual(['DELETE /deployments/dp_old1?force=true']);
     expect(response.Reason).toContain('pruned [dp_old1], kept draining [dp_busy (1 in flight)]');
   });
+
+  test('pruning removes at most MaxPrunedPerRun deployments per run, newest first, and says how many are left', async () => {
+    const owner = props().Owner!;
+    const mine = (id: string, created: string) => ({ id, created_at: created, metadata: { 'restate-cloud-cdk.owner': owner } });
+    admin.route = adminRoute((r) => {
+      if (r.method === 'GET' && r.path === '/deployments') {
+        return {
+          status: 200,
+          body: {
+            deployments: [
+              mine('dp_11pXug0mWsff2NOoRBZbOcV', '2026-11-26T10:00:04Z'),
+              mine('dp_old3', '2026-11-26T10:00:03Z'),
+              mine('dp_old2', '2026-11-26T10:00:02Z'),
+              mine('dp_old1', '2026-11-26T10:00:01Z'),
+            ],
+          },
+        };
+      }
+      if (r.path === '/query') return { status: 200, body: { rows: [{ count: 0 }] } };
+      if (r.method === 'DELETE') return { status: 202 };
+      return undefined;
+    });
+    const { response } = await invoke('Create', props({ PruneDrained: 'true', MaxPrunedPerRun: '2' }));
+    expect(response.Status).toBe('SUCCESS');
+    expect(admin.calls().filter((c) => c.startsWith('DELETE'))).toEqual([
+      'DELETE /deployments/dp_old3?force=true',
+      'DELETE /deployments/dp_old2?force=true',
+    ]);
+    expect(response.Reason).toContain('pruned [dp_old3, dp_old2], 1 more left for the next run (maxPrunedPerRun 2)');
+  });
 });
 
 describe('serving follows the template', () => {
