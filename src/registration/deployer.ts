@@ -1,4 +1,4 @@
-import { AdminApiError, AdminClient, Deployment, RegisterRequest, RegisterResponse, TransportError } from './admin-client';
+import { AdminApiError, AdminClient, Deployment, RegisterRequest, RegisterResponse, ServiceMetadata, TransportError } from './admin-client';
 import { backoffDelay, Deadline, sleep } from './backoff';
 import { CfnResult } from './cfn-response';
 import { describeDiscoveryFailure, DiscoveryFailureKind } from './discovery-error';
@@ -138,7 +138,7 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
     log('re-registered', { deploymentId, why });
   }
   const names = services.map((s) => s.name);
-  await checkServing(reg, deploymentId, names);
+  const newer = await checkServing(reg, deploymentId, services);
 
   const missing = (props.ExpectedServices ?? []).filter((n) => !names.includes(n));
   if (missing.length > 0) {
@@ -185,7 +185,7 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
     reason:
       `${verb} ${endpoint} as ${deploymentId} with services [${names.join(', ')}]` +
       `${reg.promoted ? `; promoted ${reg.promoted}, so that it serves [${names.join(', ')}]` : ''}` +
-      `${configured.length > 0 ? `; configured ${configured.join(', ')}` : ''}${serverNotes(first.response)}${pruned}`,
+      `${configured.length > 0 ? `; configured ${configured.join(', ')}` : ''}${newer}${serverNotes(first.response)}${pruned}`,
     data: { DeploymentId: deploymentId, ServiceNames: names.join(',') },
   };
 }
@@ -239,25 +239,38 @@ async function servedByOthers(
   deploymentId: string,
   names: string[],
   deadline: Deadline,
-): Promise<{ name: string; by: string }[]> {
-  const others: { name: string; by: string }[] = [];
+): Promise<{ name: string; by: string; revision: number }[]> {
+  const others: { name: string; by: string; revision: number }[] = [];
   for (const name of names) {
     const service = await client.getService(name, deadline.cap(CALL_TIMEOUT_MS));
-    if (service.deployment_id !== deploymentId) others.push({ name, by: `${service.deployment_id} (revision ${service.revision})` });
+    if (service.deployment_id !== deploymentId) {
+      others.push({ name, by: `${service.deployment_id} (revision ${service.revision})`, revision: service.revision });
+    }
   }
   return others;
 }
 
-/** After every successful registration, each of its services is served by it. */
-async function checkServing(reg: Registration, deploymentId: string, names: string[]): Promise<void> {
+/**
+ * After every successful registration, each of its services is served by it, or by a newer
+ * revision that another registration made meanwhile (CloudFormation runs independent resources
+ * at once: the later registration rightly wins). An older revision serving means this one did
+ * not take: that fails. Returns a note on services a newer registration serves.
+ */
+async function checkServing(reg: Registration, deploymentId: string, services: ServiceMetadata[]): Promise<string> {
+  const names = services.map((s) => s.name);
   reg.progress.phase = `checking that ${deploymentId} serves [${names.join(', ')}]`;
   const others = await servedByOthers(reg.client, deploymentId, names, reg.deadline);
-  if (others.length > 0) {
+  const ours = (name: string) => services.find((s) => s.name === name)?.revision;
+  const older = others.filter((o) => ours(o.name) === undefined || o.revision <= ours(o.name)!);
+  if (older.length > 0) {
     throw new DeployError(
-      `registered ${reg.endpoint} as ${deploymentId}, but [${others.map((s) => `${s.name} is served by ${s.by}`).join(', ')}]. ` +
+      `registered ${reg.endpoint} as ${deploymentId}, but [${older.map((s) => `${s.name} is served by ${s.by}`).join(', ')}]. ` +
         'Another registration of the same services may have run at the same time: deploy again.',
     );
   }
+  if (others.length === 0) return '';
+  log('a newer revision serves', { deploymentId, services: others.map((o) => `${o.name}: ${o.by}`) });
+  return `; [${others.map((o) => `${o.name} is already served by ${o.by}, registered after this one`).join(', ')}]`;
 }
 
 /**

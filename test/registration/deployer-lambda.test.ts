@@ -541,6 +541,20 @@ describe('serving follows the template', () => {
     expect(response.Reason).toContain('but [Greeter is served by dp_other (revision 9)]');
   });
 
+  test('a newer revision registered meanwhile (CloudFormation runs registrations at once) is accepted, and said', async () => {
+    admin.route = adminRoute((r) =>
+      r.method === 'POST' && r.path === '/deployments'
+        ? { status: 201, body: { id: 'dp_mine', services: [{ name: 'Greeter', revision: 4, public: true }] } }
+        : r.method === 'GET' && r.path === '/services/Greeter'
+          ? { status: 200, body: { name: 'Greeter', deployment_id: 'dp_later', revision: 5 } }
+          : undefined,
+    );
+    const { response } = await invoke('Create', props());
+    expect(response.Status).toBe('SUCCESS');
+    expect(response.PhysicalResourceId).toBe('dp_mine');
+    expect(response.Reason).toContain('[Greeter is already served by dp_later (revision 5), registered after this one]');
+  });
+
   test('Delete under DESTROY keeps a deployment whose metadata names another resource', async () => {
     admin.route = adminRoute((r) =>
       r.method === 'GET' && r.path === '/deployments/dp_abc'
