@@ -296,7 +296,10 @@ async function undoFailedRegistration(reg: Registration, e: unknown, addedGrant:
 /** Deletes a deployment no invocation is pinned to; says what happened, never throws. */
 async function removeIfDrained(client: AdminClient, deploymentId: string, deadline: Deadline): Promise<string> {
   try {
-    const inFlight = await client.inFlightInvocations(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
+    // The query engine may answer 5xx while a partition moves (seen under load): retried.
+    const inFlight = await withRetries({ phase: `counting invocations pinned to ${deploymentId}` }, deadline, () =>
+      client.inFlightInvocations(deploymentId, deadline.cap(CALL_TIMEOUT_MS)),
+    );
     if (inFlight > 0) return `kept: ${inFlight} invocation(s) are pinned to it`;
     const status = await client.deleteDeployment(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
     return status === 404 ? 'removed already' : 'removed again';
