@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CpuProfile, ProfileSummary, summarizeProfile } from './profile';
+import { LatencyResult, latencySections, latencySummaryRows } from './report-latency';
 import type { SampleResult } from './synth-app';
 import { IAM_LIMITS, IamDocumentKind } from '../../test/support/iam-size';
 
@@ -29,22 +30,29 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 }
 
-type Variant = Lib | 'none' | 'ours-template';
+type Variant = Lib | 'none' | 'ours-deployer';
 
-function sample(variant: Variant, n: number, opts: { perStack?: number; analyze?: boolean; profile?: string } = {}): SampleResult {
-  const lib = variant === 'ours-template' ? 'ours' : variant;
+type Sampled = SampleResult & {
+  /** Wall time of the whole synth process (start, module loading, construction, synth, exit). */
+  readonly processMs?: number;
+};
+
+function sample(variant: Variant, n: number, opts: { perStack?: number; analyze?: boolean; profile?: string } = {}): Sampled {
+  const lib = variant === 'ours-deployer' ? 'ours' : variant;
   const outdir = fs.mkdtempSync(path.join(scratch, `${variant}-${n}-`));
-  const input = { lib, n, perStack: opts.perStack ?? 0, analyze: opts.analyze ?? false, outdir, profile: opts.profile, templateGrant: variant === 'ours-template' };
+  const input = { lib, n, perStack: opts.perStack ?? 0, analyze: opts.analyze ?? false, outdir, profile: opts.profile, invokeGrant: variant === 'ours-deployer' ? 'DEPLOYER' : undefined };
+  const t0 = Date.now();
   const res = spawnSync(process.execPath, [synthApp, JSON.stringify(input)], {
     encoding: 'utf8',
     env: process.env,
     maxBuffer: 64 * 1024 * 1024,
     timeout: 600_000,
   });
+  const processMs = Date.now() - t0;
   fs.rmSync(outdir, { recursive: true, force: true });
   const line = res.stdout.trim().split('\n').pop() ?? '';
   try {
-    return JSON.parse(line) as SampleResult;
+    return { ...(JSON.parse(line) as SampleResult), processMs };
   } catch {
     const why = (res.stderr || res.error?.message || `exit ${res.status}`).trim().split('\n').slice(-3).join(' / ');
     return { lib, n, ms: NaN, error: `the synth process failed: ${why.slice(0, 300)}` };
@@ -76,7 +84,7 @@ interface PerN {
 
 interface Breakdown {
   /** N=BREAKDOWN_N samples of: handlers only (no library), ours without the invoke grant. */
-  readonly times: Record<'none' | 'ours-template', Times>;
+  readonly times: Record<'none' | 'ours-deployer', Times>;
 }
 
 const BREAKDOWN_N = 120;
@@ -92,11 +100,11 @@ function measureSynth(): { perN: Map<number, PerN>; breakdown: Breakdown } {
   const baseline = { ours: sample('ours', 0, { analyze: true }), ref: sample('ref', 0, { analyze: true }) };
   const handlersNone = sample('none', 0, { analyze: true });
   const perN = new Map<number, PerN>();
-  const breakdown: Breakdown = { times: { 'none': { wall: [], cpu: [] }, 'ours-template': { wall: [], cpu: [] } } };
+  const breakdown: Breakdown = { times: { 'none': { wall: [], cpu: [] }, 'ours-deployer': { wall: [], cpu: [] } } };
   for (const n of NS) {
     const times: Record<Lib, Times> = { ours: { wall: [], cpu: [] }, ref: { wall: [], cpu: [] } };
     const analysis = {} as Record<Lib, SampleResult>;
-    const variants: Variant[] = n === BREAKDOWN_N ? ['ours', 'ref', 'none', 'ours-template'] : ['ours', 'ref'];
+    const variants: Variant[] = n === BREAKDOWN_N ? ['ours', 'ref', 'none', 'ours-deployer'] : ['ours', 'ref'];
     for (let r = 0; r < RUNS; r++) {
       // Rotate the order, so drift on a shared machine hits every variant alike.
       const order = variants.map((_, i) => variants[(i + r) % variants.length]);
@@ -207,6 +215,28 @@ function overLimit(s: SampleResult): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Synth at fleet size: FLEET_N handlers over service stacks of PER_STACK, default grant mode
+
+const FLEET_N = 500;
+const FLEET_RUNS = 3;
+
+function measureFleet(): Record<Lib, Sampled[]> {
+  const out: Record<Lib, Sampled[]> = { ours: [], ref: [] };
+  for (let r = 0; r < FLEET_RUNS; r++) {
+    for (const lib of r % 2 === 0 ? LIBS : [...LIBS].reverse()) {
+      const s = sample(lib, FLEET_N, { perStack: PER_STACK });
+      out[lib].push(s);
+      log(`  fleet ${lib} N=${FLEET_N}: ${s.error ? `failed: ${s.error}` : `${fmtMs(s.ms)} construction + synth, ${fmtMs(s.processMs ?? NaN)} process, max RSS ${fmtMiB(s.maxRssKiB)}`}`);
+    }
+  }
+  return out;
+}
+
+function fmtMiB(kib: number | undefined): string {
+  return kib !== undefined && Number.isFinite(kib) ? `${Math.round(kib / 1024).toLocaleString('en-US')} MiB` : 'n/a';
+}
+
+// ---------------------------------------------------------------------------------------------
 // Profiles (where the synth time goes) and asset sizes
 
 function profileBoth(n: number): Record<Lib, ProfileSummary | string> {
@@ -252,16 +282,6 @@ function assetSizes() {
 
 // ---------------------------------------------------------------------------------------------
 // Registration latency (measured by latency.ts inside a private network namespace)
-
-interface LatencyResult {
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly restateServerVersion?: string;
-  readonly sdkVersion?: string;
-  readonly registrations?: { count: number; medianMs: number; p90Ms: number; minMs: number; maxMs: number; samplesMs: number[]; distinctDeployments: number };
-  readonly reregistrations?: { count: number; medianMs: number; samplesMs: number[] };
-  readonly lateAdmin?: { delayMs: number; runs: Array<{ elapsedMs: number; status: string }>; medianMs: number };
-}
 
 function readLatency(): LatencyResult {
   const file = process.env.BENCH_LATENCY_JSON;
@@ -341,6 +361,8 @@ function main(): void {
   const { perN: synth, breakdown } = measureSynth();
   log('IAM limit search (handlers in service stacks of 100, environment in a platform stack)');
   const crossing: Record<Lib, Crossing> = { ours: searchCrossing('ours'), ref: searchCrossing('ref') };
+  log(`synth at fleet size: ${FLEET_N} handlers over stacks of ${PER_STACK}, ${FLEET_RUNS} runs each`);
+  const fleet = measureFleet();
   log('profiles at N=120');
   const profiles = profileBoth(120);
   const assets = assetSizes();
@@ -389,15 +411,15 @@ function main(): void {
   // Where the per-handler time goes: handlers alone, the registration, the invoke grant.
   const bn = BREAKDOWN_N;
   const cpuNone = median(breakdown.times.none.cpu);
-  const cpuTemplate = median(breakdown.times['ours-template'].cpu);
+  const cpuDeployer = median(breakdown.times['ours-deployer'].cpu);
   const perH = (x: number) => (x - cpuNone) / bn;
   const regOurs = perH(med('ours', bn, 'cpu'));
   const regRef = perH(med('ref', bn, 'cpu'));
-  const regOursTemplate = perH(cpuTemplate);
+  const regOursDeployer = perH(cpuDeployer);
   L.push(`Breakdown at N=${bn} (CPU medians of ${RUNS}): the handlers alone (functions + versions, no library) take ${fmtMs(cpuNone)}. ` +
     `On top of that, registering costs **ours ${regOurs.toFixed(1)} ms per handler, ref ${regRef.toFixed(1)} ms per handler**. ` +
-    'Ours by default (`InvokeGrant.DEPLOYER`) adds the custom resource only: the deployer keeps the invoke statement in the handler\'s resource policy. ' +
-    `With \`InvokeGrant.TEMPLATE\` (an AWS::Lambda::Permission per handler, and the registration's DependsOn to it) ours costs ${regOursTemplate.toFixed(1)} ms per handler.`, '');
+    'Ours by default (`InvokeGrant.TEMPLATE`) adds the custom resource and an AWS::Lambda::Permission per handler (the registration depends on it). ' +
+    `With \`InvokeGrant.DEPLOYER\` (the custom resource only: the deployer keeps the invoke statement in the handler's resource policy) ours costs ${regOursDeployer.toFixed(1)} ms per handler.`, '');
   // CPU time decides (wall time on a shared machine includes waiting for a CPU).
   const slower = perHandler.cpu.ours > perHandler.cpu.ref;
   const ratios = `CPU ${fmtRatio(perHandler.cpu.ours, perHandler.cpu.ref)}, wall ${fmtRatio(perHandler.wall.ours, perHandler.wall.ref)}`;
@@ -409,7 +431,7 @@ function main(): void {
   const pairs = (t: Times) => t.wall.map((w, i) => `${Math.round(w)}/${Math.round(t.cpu[i])}`).join(', ');
   for (const n of NS) L.push(`| ${n} | ${pairs(synth.get(n)!.times.ours)} | ${pairs(synth.get(n)!.times.ref)} |`);
   L.push(`| ${bn}, handlers only | ${pairs(breakdown.times.none)} | |`);
-  L.push(`| ${bn}, ours with InvokeGrant.TEMPLATE | ${pairs(breakdown.times['ours-template'])} | |`);
+  L.push(`| ${bn}, ours with InvokeGrant.DEPLOYER | ${pairs(breakdown.times['ours-deployer'])} | |`);
   L.push('');
   L.push(`Resources at N=${bn} (by type):`, '');
   for (const lib of LIBS) {
@@ -440,23 +462,27 @@ function main(): void {
   L.push('');
   L.push(`Ours: \`${assets.ours.dir}\`; ref: \`${assets.ref.dir}\`. Both leave \`@aws-sdk/*\` to the Lambda runtime.`, '');
 
-  L.push('## Registration latency (ours, real restate-server)', '');
-  if (!latency.ok) {
-    L.push(`Not measured: ${latency.error}`, '');
-  } else {
-    const r = latency.registrations!;
-    const late = latency.lateAdmin!;
-    L.push(`restate-server ${latency.restateServerVersion}, a real @restatedev/restate-sdk ${latency.sdkVersion} service (HTTP/2), the deployer Lambda's bundled code (assets/registration/deployer.lambda/index.js) invoked in-process with CloudFormation events, its response PUT to an https stand-in of the pre-signed S3 URL; the API key read from a fake Secrets Manager and checked by a bearer-token proxy in front of the admin API. All inside a private network namespace (loopback only).`, '');
-    L.push('| what | median | p90 | min | max |', '| --- | ---: | ---: | ---: | ---: |');
-    L.push(`| ${r.count} Create registrations, each a new endpoint URL (event in → response out) | ${fmtMs(r.medianMs)} | ${fmtMs(r.p90Ms)} | ${fmtMs(r.minMs)} | ${fmtMs(r.maxMs)} |`);
-    if (latency.reregistrations) {
-      const rr = latency.reregistrations;
-      L.push(`| ${rr.count} idempotent re-registrations of one endpoint (200, same deployment) | ${fmtMs(rr.medianMs)} | | ${fmtMs(Math.min(...rr.samplesMs))} | ${fmtMs(Math.max(...rr.samplesMs))} |`);
-    }
-    L.push(`| admin API comes up ${late.delayMs / 1000} s late: time to SUCCESS (${late.runs.length} runs) | ${fmtMs(late.medianMs)} | | ${fmtMs(Math.min(...late.runs.map((x) => x.elapsedMs)))} | ${fmtMs(Math.max(...late.runs.map((x) => x.elapsedMs)))} |`);
-    L.push('');
-    L.push(`Registration samples (ms): ${r.samplesMs.map((x) => Math.round(x)).join(', ')}. Late admin API runs: ${late.runs.map((x) => `${Math.round(x.elapsedMs)} ms ${x.status}`).join(', ')}.`, '');
-  }
+  L.push(`## Synth at fleet size: ${FLEET_N} handlers over ${Math.ceil(FLEET_N / PER_STACK)} stacks (issue 17, item 4)`, '');
+  L.push(
+    `${FLEET_N} handlers in ${Math.ceil(FLEET_N / PER_STACK)} service stacks of ${PER_STACK} (each with its own ServiceDeployer), the environment in a platform stack, each library's default grant mode ` +
+      '(ours: `InvokeGrant.TEMPLATE`, an AWS::Lambda::Permission per handler; ref: statements in a policy on the invoker role). ' +
+      `A fresh node process per sample, ${FLEET_RUNS} samples per library, the order alternating. Peak memory = \`process.resourceUsage().maxRSS\` of the whole process at its end (module loading included); ` +
+      'time = app construction + `app.synth()` (wall and CPU), and the whole process (start to exit).',
+    '',
+  );
+  const fleetMed = (lib: Lib, f: (s: Sampled) => number | undefined) => median(fleet[lib].filter((s) => !s.error).map((s) => f(s) ?? NaN));
+  const fleetMax = (lib: Lib, f: (s: Sampled) => number | undefined) => Math.max(...fleet[lib].filter((s) => !s.error).map((s) => f(s) ?? NaN));
+  L.push('| | ours | ref | ours/ref |', '| --- | ---: | ---: | ---: |');
+  L.push(`| peak memory (max RSS), median | ${fmtMiB(fleetMed('ours', (s) => s.maxRssKiB))} | ${fmtMiB(fleetMed('ref', (s) => s.maxRssKiB))} | ${fmtRatio(fleetMed('ours', (s) => s.maxRssKiB), fleetMed('ref', (s) => s.maxRssKiB))} |`);
+  L.push(`| peak memory (max RSS), max | ${fmtMiB(fleetMax('ours', (s) => s.maxRssKiB))} | ${fmtMiB(fleetMax('ref', (s) => s.maxRssKiB))} | ${fmtRatio(fleetMax('ours', (s) => s.maxRssKiB), fleetMax('ref', (s) => s.maxRssKiB))} |`);
+  L.push(`| construction + synth, wall, median | ${fmtMs(fleetMed('ours', (s) => s.ms))} | ${fmtMs(fleetMed('ref', (s) => s.ms))} | ${fmtRatio(fleetMed('ours', (s) => s.ms), fleetMed('ref', (s) => s.ms))} |`);
+  L.push(`| construction + synth, CPU, median | ${fmtMs(fleetMed('ours', (s) => s.cpuMs))} | ${fmtMs(fleetMed('ref', (s) => s.cpuMs))} | ${fmtRatio(fleetMed('ours', (s) => s.cpuMs), fleetMed('ref', (s) => s.cpuMs))} |`);
+  L.push(`| whole process, wall, median | ${fmtMs(fleetMed('ours', (s) => s.processMs))} | ${fmtMs(fleetMed('ref', (s) => s.processMs))} | ${fmtRatio(fleetMed('ours', (s) => s.processMs), fleetMed('ref', (s) => s.processMs))} |`);
+  L.push('');
+  const fleetCells = (lib: Lib) => fleet[lib].map((s) => (s.error ? `failed: ${s.error}` : `${fmtMiB(s.maxRssKiB)}, ${Math.round(s.ms)}/${Math.round(s.cpuMs ?? NaN)}/${Math.round(s.processMs ?? NaN)} ms`)).join('; ');
+  L.push(`Samples (max RSS, construction + synth wall / CPU / whole process): ours ${fleetCells('ours')}; ref ${fleetCells('ref')}.`, '');
+
+  L.push(...latencySections(latency));
 
   L.push('## Where the synth time goes (CPU profile, N=120, one run each)', '');
   L.push('Sampled with the V8 profiler around app construction + `app.synth()` only (not module loading).', '');
@@ -472,15 +498,13 @@ function main(): void {
   }
   L.push(`| synth time per handler (marginal, CPU) | ${perHandler.cpu.ours.toFixed(1)} ms | ${perHandler.cpu.ref.toFixed(1)} ms | ${fmtRatio(perHandler.cpu.ours, perHandler.cpu.ref)} |`);
   L.push(`| synth time per handler (marginal, wall) | ${perHandler.wall.ours.toFixed(1)} ms | ${perHandler.wall.ref.toFixed(1)} ms | ${fmtRatio(perHandler.wall.ours, perHandler.wall.ref)} |`);
-  L.push(`| registration cost per handler at N=${bn} (CPU, handlers' own cost subtracted) | ${regOurs.toFixed(1)} ms (${regOursTemplate.toFixed(1)} ms with InvokeGrant.TEMPLATE) | ${regRef.toFixed(1)} ms | ${fmtRatio(regOurs, regRef)} |`);
+  L.push(`| registration cost per handler at N=${bn} (CPU, handlers' own cost subtracted) | ${regOurs.toFixed(1)} ms (${regOursDeployer.toFixed(1)} ms with InvokeGrant.DEPLOYER) | ${regRef.toFixed(1)} ms | ${fmtRatio(regOurs, regRef)} |`);
   L.push(`| extra resources per handler (N=120) | ${extraPerHandler(synth.get(120)!, 'ours', 120).toFixed(2)} | ${extraPerHandler(synth.get(120)!, 'ref', 120).toFixed(2)} | |`);
   L.push(`| largest IAM document at N=120 | ${describeLargest(synth.get(120)!.analysis.ours)} | ${describeLargest(synth.get(120)!.analysis.ref)} | |`);
   L.push(`| first N over an IAM limit | ${c.ours.firstN ?? `none up to ${SEARCH_MAX}`} | ${c.ref.firstN ?? `none up to ${SEARCH_MAX}`} | |`);
   L.push(`| deployer handler code, unzipped | ${assets.ours.code.bytes.toLocaleString('en-US')} B | ${assets.ref.code.bytes.toLocaleString('en-US')} B | ${fmtRatio(assets.ours.code.bytes, assets.ref.code.bytes)} |`);
-  if (latency.ok) {
-    L.push(`| registration latency, median of ${latency.registrations!.count} | ${fmtMs(latency.registrations!.medianMs)} | not measured | |`);
-    L.push(`| time to succeed, admin API ${latency.lateAdmin!.delayMs / 1000} s late | ${fmtMs(latency.lateAdmin!.medianMs)} | not measured | |`);
-  }
+  L.push(`| synth of ${FLEET_N} handlers over ${Math.ceil(FLEET_N / PER_STACK)} stacks: max RSS / CPU (medians) | ${fmtMiB(fleetMed('ours', (s) => s.maxRssKiB))} / ${fmtMs(fleetMed('ours', (s) => s.cpuMs))} | ${fmtMiB(fleetMed('ref', (s) => s.maxRssKiB))} / ${fmtMs(fleetMed('ref', (s) => s.cpuMs))} | ${fmtRatio(fleetMed('ours', (s) => s.maxRssKiB), fleetMed('ref', (s) => s.maxRssKiB))} / ${fmtRatio(fleetMed('ours', (s) => s.cpuMs), fleetMed('ref', (s) => s.cpuMs))} |`);
+  L.push(...latencySummaryRows(latency));
   L.push('');
   L.push(`Bench wall time: ${Math.round((Date.now() - started) / 1000)} s for the synth part (plus the latency part before it).`, '');
 

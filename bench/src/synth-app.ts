@@ -45,8 +45,8 @@ interface Input {
   readonly outdir: string;
   /** Record a CPU profile of construction + synth into this file. */
   readonly profile?: string;
-  /** ours only: register with `InvokeGrant.TEMPLATE` (an AWS::Lambda::Permission per handler), for the cost breakdown. */
-  readonly templateGrant?: boolean;
+  /** ours only: register with this `InvokeGrant` instead of the default (`TEMPLATE`), for the cost breakdown. */
+  readonly invokeGrant?: 'TEMPLATE' | 'DEPLOYER';
 }
 
 export interface SampleResult {
@@ -56,6 +56,8 @@ export interface SampleResult {
   readonly ms: number;
   /** CPU time (user + system, all threads of the process) of the same window. */
   readonly cpuMs?: number;
+  /** Peak resident memory of the whole process (module loading included), KiB: `process.resourceUsage().maxRSS`. */
+  readonly maxRssKiB?: number;
   readonly resources?: { total: number; byType: Record<string, number>; maxPerStack: number };
   readonly iam?: {
     readonly largest?: Summary;
@@ -209,7 +211,7 @@ function build(app: import('aws-cdk-lib').App, L: any, input: Input): void {
       deployer = new L.ServiceDeployer(stack, 'ServiceDeployer');
       deployers.set(stack, deployer);
     }
-    deployer.register(fn.currentVersion, environment, input.templateGrant ? { invokeGrant: L.InvokeGrant.TEMPLATE } : undefined);
+    deployer.register(fn.currentVersion, environment, input.invokeGrant ? { invokeGrant: L.InvokeGrant[input.invokeGrant] } : undefined);
   }
   if (L && input.n === 0) new L.ServiceDeployer(platform, 'ServiceDeployer');
 }
@@ -225,7 +227,7 @@ function firstLine(e: unknown): string {
 }
 
 function emit(result: SampleResult): void {
-  fs.writeSync(1, `${JSON.stringify(result)}\n`);
+  fs.writeSync(1, `${JSON.stringify({ ...result, maxRssKiB: process.resourceUsage().maxRSS })}\n`);
 }
 
 main();

@@ -34,7 +34,6 @@ import { CfnTemplate, LifecycleStack, removeAllDeployments, StackDefinition, Ste
 import { freePort, LOOPBACK } from './harness/ports';
 import { generateSigningKeyPair } from './harness/request-identity';
 import { freshDir, runEnvironment } from './harness/run-env';
-import { ServiceProcess } from './harness/services';
 import { TunnelServerStandIn } from './harness/tunnel-server';
 
 jest.setTimeout(150_000);
@@ -51,7 +50,6 @@ const serverKey = generateSigningKeyPair();
 let env: IntegrationEnvironment;
 /** The service's port, fixed before the first synthesis: the tunnel URL names it. */
 let servicePort: number;
-let service: ServiceProcess;
 let standIns: TunnelServerStandIn[] = [];
 let stacks = 0;
 
@@ -62,7 +60,8 @@ beforeAll(async () => {
   servicePort = await freePort();
   // The service runs with its container's environment from the template, as ECS would start it.
   const template = new LifecycleStack(env, { stackName: 'TunnelService' }).synth(tunnelStack(await standIn(), {})).template;
-  service = await env.startService({ name: 'Greeter', version: 1, port: servicePort, environment: containerEnvironment(template, 'Greeter') });
+  // Stopped with the environment.
+  await env.startService({ name: 'Greeter', version: 1, port: servicePort, environment: containerEnvironment(template, 'Greeter') });
 }, 120_000);
 
 afterAll(async () => {

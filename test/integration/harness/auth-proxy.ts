@@ -13,7 +13,10 @@ export interface RecordedAdminRequest {
   /** Status the proxy answered with (401, or whatever the admin API answered). */
   readonly status: number;
   readonly responseBody: string;
+  /** When the answer was recorded. */
   readonly at: number;
+  /** When the request arrived. */
+  readonly receivedAt: number;
 }
 
 /**
@@ -57,6 +60,7 @@ export class AuthenticatingProxy {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const receivedAt = Date.now();
     void readAll(req).then((body) => {
       const auth = req.headers.authorization;
       const authorized = auth === `Bearer ${this.apiKey}`;
@@ -70,6 +74,7 @@ export class AuthenticatingProxy {
           status,
           responseBody,
           at: Date.now(),
+          receivedAt,
         });
       if (!authorized) {
         const message = auth === undefined ? 'missing bearer token' : 'invalid bearer token';

@@ -84,9 +84,19 @@ interface PendingRequest {
  * like the pre-signed S3 URL CloudFormation hands out.
  */
 export class CloudFormationStandIn {
-  public static async start(tls: { cert: string; key: string }, handler: DeployerHandler): Promise<CloudFormationStandIn> {
+  /**
+   * `port`: listen on this port instead of one the OS picks. 443 serves a handler that drops the
+   * port of the ResponseURL (e.g. @restatedev/restate-cdk 1.7's, which PUTs to
+   * `hostname` + `path` only, as a pre-signed S3 URL never has one); binding it needs root in
+   * the private network namespace.
+   */
+  public static async start(
+    tls: { cert: string; key: string },
+    handler: DeployerHandler,
+    { port }: { port?: number } = {},
+  ): Promise<CloudFormationStandIn> {
     const standIn = new CloudFormationStandIn(tls, handler);
-    await listenOnLoopback(standIn.server, 'https');
+    await listenOnLoopback(standIn.server, 'https', port);
     return standIn;
   }
 

@@ -26,14 +26,16 @@ export type LambdaCode = (event: unknown, context: LambdaInvocationContext) => P
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const greeterHandlers = require(path.join(__dirname, 'fixtures', 'greeter-handlers.js')) as (
   name: string,
-  version: number,
+  version: number | string,
 ) => Record<string, (ctx: unknown, input: unknown) => Promise<unknown>>;
 
 /**
  * The test services of fixtures/restate-service.js (same handlers: greet, nap; v2 also
  * farewell) as a Restate SDK Lambda handler, the way a user's function would export it.
+ * `version` is what greet reports (`Hello, <who>! (<name> v<version>)`); any value but 2 has
+ * the handlers of version 1, so e.g. 'r1', 'r2', ... are compatible revisions.
  */
-export function restateLambda(name: string, version: 1 | 2): LambdaCode {
+export function restateLambda(name: string, version: 1 | 2 | string): LambdaCode {
   // The handlers are plain async functions; the SDK's typing of them is not needed here.
   const handlers = greeterHandlers(name, version) as never;
   return createEndpointHandler({ services: [service({ name, handlers })] }) as LambdaCode;

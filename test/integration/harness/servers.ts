@@ -2,11 +2,11 @@ import type * as http from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { LOOPBACK } from './ports';
 
-/** Starts `server` on a port of 127.0.0.1 that the OS picks; resolves with its base URL. */
-export async function listenOnLoopback(server: Server, scheme: 'http' | 'https' = 'http'): Promise<string> {
+/** Starts `server` on a port of 127.0.0.1 that the OS picks (or `port`); resolves with its base URL. */
+export async function listenOnLoopback(server: Server, scheme: 'http' | 'https' = 'http', port = 0): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, LOOPBACK, () => resolve());
+    server.listen(port, LOOPBACK, () => resolve());
   });
   return `${scheme}://${LOOPBACK}:${(server.address() as AddressInfo).port}`;
 }

@@ -75,3 +75,53 @@ export class ServiceProcess {
     await this.process.stop(3_000);
   }
 }
+
+const MULTI_FIXTURE = path.join(__dirname, 'fixtures', 'restate-services.js');
+
+/** One endpoint of a MultiServiceProcess: a service name and the version its greet reports. */
+export interface EndpointSpec {
+  readonly name: string;
+  /** Any string; greet answers `Hello, <who>! (<name> v<version>)`. '2' also adds `farewell`. */
+  readonly version: string;
+}
+
+/**
+ * Many real SDK endpoints in one Node process (fixtures/restate-services.js): endpoint i binds
+ * exactly one service and is served under the path prefix `/e<i>`, so that `uri(i)` registers as
+ * a deployment of its own with that one service. For many registrations at once on a 2-core
+ * machine: one process per endpoint would cost ~50 MB and a Node start each.
+ */
+export class MultiServiceProcess {
+  public static async start(dir: string, endpoints: readonly EndpointSpec[]): Promise<MultiServiceProcess> {
+    const logFile = path.join(dir, `services-${endpoints.length}-${Date.now()}-${++started}.log`);
+    const p = spawnManaged(`${endpoints.length} services`, process.execPath, [MULTI_FIXTURE], {
+      cwd: path.resolve(__dirname, '../../..'),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', SERVICES: JSON.stringify(endpoints) },
+      logFile,
+    });
+    let port = 0;
+    await waitUntil(`${endpoints.length} services to listen`, async () => {
+      if (p.hasExited()) throw new Error(`services exited (${await p.exited}):\n${readLog(p)}`);
+      const m = /LISTENING (\d+)/.exec(fs.readFileSync(logFile, 'utf8'));
+      if (m) port = Number(m[1]);
+      return port > 0;
+    }, { timeoutMs: 20_000, intervalMs: 50 });
+    return new MultiServiceProcess(p, endpoints, port);
+  }
+
+  private constructor(private readonly process: ManagedProcess, public readonly endpoints: readonly EndpointSpec[], public readonly port: number) {}
+
+  /** The deployment URI of endpoint `i`. */
+  public uri(i: number): string {
+    if (i < 0 || i >= this.endpoints.length) throw new Error(`no endpoint ${i}`);
+    return `http://${LOOPBACK}:${this.port}/e${i}`;
+  }
+
+  public get pid(): number {
+    return this.process.pid;
+  }
+
+  public async stop(): Promise<void> {
+    await this.process.stop(3_000);
+  }
+}
