@@ -74,7 +74,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
       coverageReporters: ['text-summary'],
     },
   },
-  gitignore: ['cdk.out', '.tmp/', 'bench/.work/', 'examples/**/cdk.out', 'examples/**/dist', 'examples/node_modules'],
+  gitignore: [
+    'cdk.out',
+    '.tmp/',
+    'bench/.work/',
+    'examples/**/cdk.out',
+    'examples/**/dist',
+    'examples/node_modules',
+    'examples/**/target',
+    '__pycache__/',
+  ],
   npmignoreEnabled: true,
 });
 
@@ -118,6 +127,20 @@ const minCdkTask = project.addTask('test:min-cdk', {
   receiveArgs: true,
 });
 
+// The library used for real from Python and Java: packages built with jsii-pacmak, an example app
+// in each language synthesized with the aws-cdk CLI and checked against the TypeScript example's
+// template (needs PyPI and Maven Central). Go the same way, in its own task: compiling aws-cdk-go
+// takes about 3 minutes the first time, so `check` leaves it out.
+const languagesTask = project.addTask('check:languages', {
+  description: 'Build the Python and Java packages, synthesize the Python and Java example apps and compare their templates with the TypeScript example\'s',
+  exec: 'bash scripts/check-languages.sh',
+  receiveArgs: true,
+});
+project.addTask('check:go', {
+  description: 'Generate the Go module, synthesize the Go example app and compare its template with the TypeScript example\'s (slow the first time)',
+  exec: 'bash scripts/check-languages.sh go',
+});
+
 project.addTask('bench', {
   description: 'Benchmark against @restatedev/restate-cdk and write bench/RESULTS.md',
   exec: 'bash bench/run.sh',
@@ -130,17 +153,20 @@ project.addTask('test:live', {
 
 // The whole check a fresh clone runs: build (compile, unit tests, eslint, docgen, package JS),
 // integration tests, examples, unit tests and an example against the minimum aws-cdk-lib.
-// CI=true keeps `package` to JS: other languages' packaging needs registries (Maven Central,
-// PyPI, NuGet) that are out of reach here.
+// CI=true keeps `package` to JS (package-all would also need NuGet, which is out of reach here);
+// check:languages builds the Python and Java packages itself.
 const ciTask = project.addTask('check', {
   description: 'Build, unit tests, integration tests and examples: everything a fresh clone verifies',
   env: { CI: 'true' },
 });
+// The reference library (bench/.work/ref), for the migration snippets and the upgrade case.
+ciTask.exec('bash scripts/install-reference.sh');
 ciTask.spawn(project.buildTask);
 ciTask.spawn(project.tasks.tryFind('test:integration')!);
 ciTask.exec('bash examples/synth.sh all');
 ciTask.spawn(minCdkTask);
 ciTask.exec('bash scripts/check-bindings.sh');
+ciTask.spawn(languagesTask);
 ciTask.spawn(project.tasks.tryFind('test:live')!);
 
 project.synth();

@@ -123,7 +123,7 @@ synth_ts() {
   echo "    ok: synthesized, cdk-nag AwsSolutions clean ($(( $(date +%s) - started )) s)"
 }
 
-# --- the Python example: syntax only (no Python jsii runtime here) ----------------------------
+# --- the Python example: syntax only here (scripts/check-languages.sh python synthesizes it) ---
 check_py() {
   local name="$1" dir="$examples_dir/$1" cache module
   echo "==> examples/$name: python3 -m py_compile app.py (syntax only)"

@@ -46,7 +46,12 @@ class RestateLambdaExampleStack(cdk.Stack):
 
         # The handler: your Restate service bundled into one file (see ../lambda/service/greeter.ts
         # and the README). Its role may write its own log group and nothing else.
-        log_group = logs.LogGroup(self, "GreeterLogs", retention=logs.RetentionDays.ONE_MONTH)
+        log_group = logs.LogGroup(
+            self,
+            "GreeterLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
         role = iam.Role(
             self, "GreeterRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
         )
@@ -61,6 +66,8 @@ class RestateLambdaExampleStack(cdk.Stack):
             timeout=cdk.Duration.seconds(30),
             role=role,
             log_group=log_group,
+            # A retained Restate deployment keeps its version: invocations in flight stay pinned to it.
+            current_version_options=lambda_.VersionOptions(removal_policy=removal_policy),
         )
 
         # Register a specific version (never $LATEST): the environment's invoker role is granted
