@@ -38,7 +38,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   publishToNuget: { dotNetNamespace: 'RestateCloudCdk', packageId: 'RestateCloudCdk' },
   publishToGo: { moduleName: 'github.com/restate-cloud-cdk/restate-cloud-cdk-go' },
 
-  // The deployer Lambda (src/registration/*.lambda.ts) is bundled into assets/ at build time,
+  // The deployer Lambda (src/deployer/*.lambda.ts) is bundled into assets/ at build time,
   // so users' synths need neither esbuild nor Docker. The runtime is pinned for stable templates.
   // test/integration/*.integ.ts are our own jest suites, not CDK integ-runner tests.
   integrationTestAutoDiscover: false,
@@ -99,7 +99,7 @@ project.watchTask.reset(`jsii -w ${jsiiFlags}`);
 // The deployer Lambda imports the AWS SDK that the Node.js Lambda runtime provides (left
 // external when bundling), so it is a dev dependency only.
 project.eslint?.addOverride({
-  files: ['src/registration/**/*.ts'],
+  files: ['src/deployer/**/*.ts'],
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 

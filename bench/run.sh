@@ -31,8 +31,8 @@ npx projen bundle >"$work/bundle.log" 2>&1 || { cat "$work/bundle.log" >&2; exit
 step "compiling src/ into bench/.work/ours"
 rm -rf "$work/ours"
 npx tsc -p tsconfig.json --outDir "$work/ours/lib" --declaration false --inlineSourceMap false --inlineSources false
-mkdir -p "$work/ours/assets/registration"
-cp -r assets/registration/deployer.lambda "$work/ours/assets/registration/"
+mkdir -p "$work/ours/assets/deployer"
+cp -r assets/deployer/deployer.lambda "$work/ours/assets/deployer/"
 export BENCH_OURS_LIB="$work/ours/lib/index.js"
 
 # --- 3. the bench programs ----------------------------------------------------------------------

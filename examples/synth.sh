@@ -35,9 +35,9 @@ build_library_if_needed() {
     reason="lib/ is missing"
   elif [ -n "$(find src -name '*.ts' -newer .jsii -print -quit)" ]; then
     reason="src/ changed since the last compile"
-  elif [ ! -f assets/registration/deployer.lambda/index.js ]; then
+  elif [ ! -f assets/deployer/deployer.lambda/index.js ]; then
     reason="the deployer asset is missing"
-  elif [ -n "$(find src/registration -name '*.ts' -newer assets/registration/deployer.lambda/index.js -print -quit)" ]; then
+  elif [ -n "$(find src/deployer -name '*.ts' -newer assets/deployer/deployer.lambda/index.js -print -quit)" ]; then
     reason="the deployer source changed since the last bundle"
   fi
   if [ -n "$reason" ]; then

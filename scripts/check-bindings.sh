@@ -31,7 +31,7 @@ if [ ! -f .jsii ] || [ ! -f lib/index.js ]; then
   reason=".jsii is missing"
 elif [ -n "$(find src -name '*.ts' -newer .jsii -print -quit)" ] || [ README.md -nt .jsii ]; then
   reason="src/ or README.md changed since the last compile"
-elif [ ! -f assets/registration/deployer.lambda/index.js ]; then
+elif [ ! -f assets/deployer/deployer.lambda/index.js ]; then
   reason="the deployer asset is missing"
 fi
 if [ -n "$reason" ]; then

@@ -115,8 +115,8 @@ done_step
 
 # --- 4. the example app against the minimum, with cdk-nag 2.x ------------------------------------
 if [ ! -f lib/index.js ] || [ ! -f .jsii ] || [ -n "$(find src -name '*.ts' -newer .jsii -print -quit)" ] ||
-  [ ! -f assets/registration/deployer.lambda/index.js ] ||
-  [ -n "$(find src/registration -name '*.ts' -newer assets/registration/deployer.lambda/index.js -print -quit)" ]; then
+  [ ! -f assets/deployer/deployer.lambda/index.js ] ||
+  [ -n "$(find src/deployer -name '*.ts' -newer assets/deployer/deployer.lambda/index.js -print -quit)" ]; then
   step "building the library first (lib/ or the deployer asset is missing or stale): npx projen bundle && npx projen compile"
   npx projen bundle
   npx projen compile

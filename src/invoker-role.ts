@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { RestateCloudRegion } from './cloud-region';
 import { validateEnvironmentId } from './environment-id';
-import { grantInvokeViaResourcePolicy } from './grant-invoke';
+import { grantInvokeViaResourcePolicy } from './template-permission';
 
 /**
  * Properties of a `RestateCloudInvokerRole`.

@@ -1,6 +1,6 @@
 import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { ServiceConfigurationFields, ServiceConfigurationProperty } from './registration/properties';
+import { ServiceConfigurationFields, ServiceConfigurationProperty } from './deployer/properties';
 
 /**
  * Configuration of a Restate service, applied through the admin API (`PATCH /services/{name}`)

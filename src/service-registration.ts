@@ -1,6 +1,6 @@
 import { CfnResource, Fn, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { DeploymentResourceProperties } from './registration/properties';
+import { DeploymentResourceProperties } from './deployer/properties';
 
 /**
  * A service deployment registered with a Restate environment (a `Custom::RestateDeployment`).

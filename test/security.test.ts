@@ -29,10 +29,10 @@ import {
   RestateRequestIdentity,
   ServiceDeployer,
 } from '../src';
-import { RecordingServer, secretsManagerRoute, servedBy, trustProps, useFakeAwsCredentials } from './registration/fakes';
-import { handler } from '../src/registration/deployer.lambda';
-import { DeploymentResourceProperties } from '../src/registration/properties';
-import { forgetAllSecrets } from '../src/registration/secrets';
+import { RecordingServer, secretsManagerRoute, servedBy, trustProps, useFakeAwsCredentials } from './deployer/fakes';
+import { handler } from '../src/deployer/deployer.lambda';
+import { DeploymentResourceProperties } from '../src/deployer/properties';
+import { forgetAllSecrets } from '../src/deployer/secrets';
 
 const ACCOUNT = '111111111111';
 const REGION = 'us-east-1';
@@ -114,7 +114,7 @@ function resolveLikeCloudFormation(value: unknown, refs: Record<string, string>)
   return Object.fromEntries(entries.map(([k, v]) => [k, resolveLikeCloudFormation(v, refs)]));
 }
 
-// --- the deployer handler against fakes (as in test/registration/deployer-lambda.test.ts) -------
+// --- the deployer handler against fakes (as in test/deployer/deployer-lambda.test.ts) -------
 
 let secrets: RecordingServer;
 let cfn: RecordingServer;

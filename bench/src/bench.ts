@@ -275,7 +275,7 @@ function assetSizes() {
   const oursDir = path.join(root, 'assets', 'registration', 'deployer.lambda');
   const refDir = path.join(path.dirname(require.resolve(path.join(process.env.BENCH_REF_LIB!, 'package.json'))), 'dist', 'register-service-handler');
   return {
-    ours: { dir: 'assets/registration/deployer.lambda', all: dirBytes(oursDir), code: dirBytes(oursDir, (f) => /\.(m?js)$/.test(f)) },
+    ours: { dir: 'assets/deployer/deployer.lambda', all: dirBytes(oursDir), code: dirBytes(oursDir, (f) => /\.(m?js)$/.test(f)) },
     ref: { dir: '@restatedev/restate-cdk/dist/register-service-handler', all: dirBytes(refDir), code: dirBytes(refDir, (f) => /\.(m?js)$/.test(f)) },
   };
 }

@@ -5,7 +5,7 @@
  * AWS_EC2_METADATA_DISABLED=true, on Node.js 22 (the Lambda runtime's, which the SDK's Lambda
  * handler needs), and passes BENCH_LATENCY_JSON, where the result goes.
  *
- * The code under test is the bundled deployer (assets/registration/deployer.lambda/index.js),
+ * The code under test is the bundled deployer (assets/deployer/deployer.lambda/index.js),
  * i.e. what ships in the Lambda, invoked in-process the way CloudFormation invokes it; next to
  * it, where the reference can do the same, @restatedev/restate-cdk 1.7.0's deployer handler as
  * its package ships it (reference-deployer.ts). Lambda registrations go through the loopback
@@ -22,7 +22,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadReferenceHandler, referenceLibrary, referenceProperties, ReferenceTarget } from './reference-deployer';
-import { adminTarget, TRUSTED_TARGETS_ENV } from '../../src/registration/trust';
+import { adminTarget, TRUSTED_TARGETS_ENV } from '../../src/deployer/trust';
 import { AdminApi } from '../../test/integration/harness/admin-api';
 import { AuthenticatingProxy } from '../../test/integration/harness/auth-proxy';
 import { AwsStandIn, functionArn, roleArn } from '../../test/integration/harness/aws-standins';

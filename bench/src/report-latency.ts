@@ -117,7 +117,7 @@ export function latencySections(latency: LatencyResult): string[] {
   }
   L.push(
     `restate-server ${latency.restateServerVersion}, real @restatedev/restate-sdk ${latency.sdkVersion} services (HTTP/2 processes, and Lambda handlers run by loopback STS/Lambda stand-ins that check trust and resource policies), ` +
-      `the deployer handlers invoked in-process with CloudFormation events on Node ${latency.node}: ours as bundled (assets/registration/deployer.lambda/index.js), ` +
+      `the deployer handlers invoked in-process with CloudFormation events on Node ${latency.node}: ours as bundled (assets/deployer/deployer.lambda/index.js), ` +
       `ref as @restatedev/restate-cdk ${latency.reference ?? '(not installed)'} ships it (dist/register-service-handler/entrypoint.mjs, with the properties its ServiceDeployer.register writes). ` +
       'Each answer is PUT to an https stand-in of the pre-signed S3 URL; the API key is read from a fake Secrets Manager and checked by a bearer-token proxy in front of the admin API. ' +
       `All inside a private network namespace (loopback only). Load average (1, 5, 15 min) at the start of this part: ${load(latency.load?.start)}; at its end: ${load(latency.load?.end)}; it took ${latency.seconds ?? '?'} s.`,

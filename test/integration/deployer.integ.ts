@@ -18,7 +18,7 @@ import { httpRegistrationProperties, HttpRegistrationInput, secretArn } from './
 import { closeServer, listenOnLoopback } from './harness/servers';
 import { ServiceProcess } from './harness/services';
 import { trustProperties } from './harness/trust';
-import { CONSTRUCT_METADATA_KEY, OWNER_METADATA_KEY, STACK_METADATA_KEY } from '../../src/registration/properties';
+import { CONSTRUCT_METADATA_KEY, OWNER_METADATA_KEY, STACK_METADATA_KEY } from '../../src/deployer/properties';
 
 jest.setTimeout(90_000);
 

@@ -92,7 +92,7 @@ export function localProblems(): string[] {
   // The example imports lib/ (jsii output) and deploys the bundled deployer Lambda in assets/.
   const built: Array<[string, string]> = [
     ['lib/index.js', 'src'],
-    ['assets/registration/deployer.lambda/index.js', 'src/registration'],
+    ['assets/deployer/deployer.lambda/index.js', 'src/deployer'],
   ];
   for (const [file, sources] of built) {
     const full = path.join(REPO_ROOT, file);

@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { permissionFunctionName, statementId } from '../../src/registration/invoke-statement';
+import { permissionFunctionName, statementId } from '../../src/deployer/statement-id';
 
 /**
  * Sizing of the IAM documents a synthesized CDK app would create, as AWS would store them.

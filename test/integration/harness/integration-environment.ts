@@ -13,7 +13,7 @@ import { ServiceOptions, ServiceProcess } from './services';
 import { TcpToggleProxy } from './tcp-proxy';
 
 /** The module under test; loaded only after AWS_ENDPOINT_URL_SECRETS_MANAGER is set. */
-export const HANDLER_MODULE = path.resolve(__dirname, '../../../src/registration/deployer.lambda');
+export const HANDLER_MODULE = path.resolve(__dirname, '../../../src/deployer/deployer.lambda');
 
 /**
  * Everything one integration test file needs, started in beforeAll and stopped in afterAll:

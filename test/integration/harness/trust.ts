@@ -1,5 +1,5 @@
-import { DeploymentResourceProperties } from '../../../src/registration/properties';
-import { adminTarget, TRUSTED_TARGETS_ENV } from '../../../src/registration/trust';
+import { DeploymentResourceProperties } from '../../../src/deployer/properties';
+import { adminTarget, TRUSTED_TARGETS_ENV } from '../../../src/deployer/trust';
 
 /**
  * The deployer (in-process here) accepts only the admin URLs, API key secrets and secret headers

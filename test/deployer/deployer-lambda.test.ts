@@ -1,7 +1,7 @@
 import { deploymentEvent, RecordedRequest, RecordingServer, Route, secretsManagerRoute, servedBy, trustProps, useFakeAwsCredentials } from './fakes';
-import { handler } from '../../src/registration/deployer.lambda';
-import { DeploymentResourceProperties } from '../../src/registration/properties';
-import { forgetAllSecrets } from '../../src/registration/secrets';
+import { handler } from '../../src/deployer/deployer.lambda';
+import { DeploymentResourceProperties } from '../../src/deployer/properties';
+import { forgetAllSecrets } from '../../src/deployer/secrets';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/api-key-AbCdEf';
 const JSON_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/json-key-AbCdEf';

@@ -2,7 +2,7 @@ import { AdminApiError, AdminClient, Deployment, RegisterRequest, RegisterRespon
 import { backoffDelay, Deadline, sleep } from './backoff';
 import { CfnResult } from './cfn-response';
 import { describeDiscoveryFailure, DiscoveryFailureKind } from './discovery-error';
-import { GrantOutcome, grantInvoke, InvokePermissionTarget, revokeInvoke } from './invoke-permission';
+import { GrantOutcome, grantInvoke, InvokePermissionTarget, revokeInvoke } from './resource-policy';
 import { log } from './log';
 import {
   CREATED_BY_METADATA_KEY,

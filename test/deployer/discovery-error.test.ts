@@ -1,4 +1,4 @@
-import { describeDiscoveryFailure } from '../../src/registration/discovery-error';
+import { describeDiscoveryFailure } from '../../src/deployer/discovery-error';
 
 // The texts restate-server 1.7.12 answers POST /deployments with, captured against the loopback
 // AWS stand-ins by test/integration/lambda-path.integ.ts (debug dumps shortened where marked).

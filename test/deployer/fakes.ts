@@ -1,8 +1,8 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { DeploymentResourceProperties } from '../../src/registration/properties';
-import { adminTarget, TRUSTED_TARGETS_ENV } from '../../src/registration/trust';
+import { DeploymentResourceProperties } from '../../src/deployer/properties';
+import { adminTarget, TRUSTED_TARGETS_ENV } from '../../src/deployer/trust';
 
 export interface RecordedRequest {
   readonly method: string;

@@ -1,8 +1,8 @@
 import { createHash } from 'crypto';
 import { deploymentEvent, RecordingServer, Route, servedBy, trustProps, useFakeAwsCredentials } from './fakes';
-import { handler } from '../../src/registration/deployer.lambda';
-import { DeploymentResourceProperties } from '../../src/registration/properties';
-import { forgetAllSecrets } from '../../src/registration/secrets';
+import { handler } from '../../src/deployer/deployer.lambda';
+import { DeploymentResourceProperties } from '../../src/deployer/properties';
+import { forgetAllSecrets } from '../../src/deployer/secrets';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:111111111111:function:greeter';
 const LAMBDA_ARN = `${FUNCTION_ARN}:7`;

@@ -1,6 +1,6 @@
 import { AddPermissionCommand, LambdaClient, RemovePermissionCommand } from '@aws-sdk/client-lambda';
 import { backoffDelay, Deadline, sleep } from './backoff';
-import { permissionFunctionName, statementId } from './invoke-statement';
+import { permissionFunctionName, statementId } from './statement-id';
 import { log } from './log';
 
 /**

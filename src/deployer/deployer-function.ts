@@ -10,16 +10,16 @@ export interface DeployerFunctionProps extends lambda.FunctionOptions {
 }
 
 /**
- * An AWS Lambda function which executes src/registration/deployer.
+ * An AWS Lambda function which executes src/deployer/deployer.
  */
 export class DeployerFunction extends lambda.Function {
   constructor(scope: Construct, id: string, props?: DeployerFunctionProps) {
     super(scope, id, {
-      description: 'src/registration/deployer.lambda.ts',
+      description: 'src/deployer/deployer.lambda.ts',
       ...props,
       runtime: new lambda.Runtime('nodejs22.x', lambda.RuntimeFamily.NODEJS),
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(path.join(__dirname, '../../assets/registration/deployer.lambda')),
+      code: lambda.Code.fromAsset(path.join(__dirname, '../../assets/deployer/deployer.lambda')),
     });
   }
 }

@@ -9,9 +9,9 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { deploymentEvent, RecordedRequest, RecordingServer, Route, secretsManagerRoute, servedBy, trustProps, useFakeAwsCredentials } from './fakes';
-import { handler } from '../../src/registration/deployer.lambda';
-import { DeploymentResourceProperties } from '../../src/registration/properties';
-import { forgetAllSecrets } from '../../src/registration/secrets';
+import { handler } from '../../src/deployer/deployer.lambda';
+import { DeploymentResourceProperties } from '../../src/deployer/properties';
+import { forgetAllSecrets } from '../../src/deployer/secrets';
 
 const TRUSTED_TARGETS_ENV = 'RESTATE_TRUSTED_TARGETS';
 /** S: the environment's API key secret. */
