@@ -11,7 +11,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 work="$root/bench/.work"
 mkdir -p "$work"
-REF_VERSION=1.7.0
 
 if [[ ! -x node_modules/.bin/esbuild || ! -d node_modules/aws-cdk-lib ]]; then
   echo "bench: dependencies missing: run 'npm ci' first" >&2

@@ -6,7 +6,7 @@
 # node_modules, so both libraries run on the very same aws-cdk-lib.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-REF_VERSION=1.7.0
+REF_VERSION=$(cat scripts/reference-version)  # the one place the version is written
 ref="$PWD/bench/.work/ref"
 if [[ "$(node -p "try { require('$ref/node_modules/@restatedev/restate-cdk/package.json').version } catch { '' }")" != "$REF_VERSION" ]]; then
   echo "installing @restatedev/restate-cdk@$REF_VERSION into bench/.work/ref" >&2

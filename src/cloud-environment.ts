@@ -132,6 +132,8 @@ export class RestateCloudEnvironment extends Construct implements IRestateEnviro
       props.invokerRole ??
       new RestateCloudInvokerRole(this, 'InvokerRole', { environmentIds: [environmentId], region: this.region });
 
+    // Reported here, in the terms the user wrote it, and not again by the invoker role.
+    if (this.invokerRole instanceof RestateCloudInvokerRole) this.invokerRole._validatedElsewhere(environmentId);
     this.node.addValidation({
       validate: () => {
         const error = validateEnvironmentId(environmentId);

@@ -1,7 +1,8 @@
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { IConstruct } from 'constructs';
 import { RestateCloudEnvironment } from './cloud-environment';
-import { HttpRegistrationOptions, ServiceDeployer } from './service-deployer';
+import { ServiceDeployer } from './service-deployer';
+import { HttpRegistrationOptions } from './service-deployer-options';
 import { ServiceRegistration } from './service-registration';
 import { apiKeySecretOf, signingPublicKeyOf } from './tunnel-identity';
 import { registerThroughTunnel } from './tunnel-registration';

@@ -5,6 +5,7 @@ export * from './invoker-role';
 export * from './invoke-grant';
 export * from './service-configuration';
 export * from './service-deployer';
+export * from './service-deployer-options';
 export * from './service-registration';
 export * from './request-identity';
 export * from './tunnel';

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { RestateCloudRegion } from './cloud-region';
 import { validateEnvironmentId } from './environment-id';
-import { grantInvokeViaResourcePolicy } from './template-permission';
+import { addInvokePermission } from './template-permission';
 
 /**
  * Properties of a `RestateCloudInvokerRole`.
@@ -68,13 +68,15 @@ export interface RestateCloudInvokerRoleProps {
  * Its trust policy is exactly the one Restate Cloud documents: `sts:AssumeRole` for the
  * region's account principal, conditioned on `sts:ExternalId` (the environment id) and
  * `aws:PrincipalArn` (the region's RestateCloud role), and `sts:TagSession` for the same
- * principal. It holds no permissions until handlers are granted with `grantInvoke()`.
+ * principal. It holds no permissions until handlers are granted with `allowInvoke()`.
  */
 export class RestateCloudInvokerRole extends iam.Role {
   /** The Restate Cloud region whose principal this role trusts. */
   public readonly region: RestateCloudRegion;
 
-  private readonly trustedEnvironmentIds: string[] = [];
+  private readonly trustedEnvironmentIds: string[];
+  /** Ids whose form a `RestateCloudEnvironment` checks already: not reported twice. */
+  private readonly validatedIds = new Set<string>();
 
   constructor(scope: Construct, id: string, props: RestateCloudInvokerRoleProps) {
     const region = props.region ?? RestateCloudRegion.US;
@@ -117,7 +119,7 @@ export class RestateCloudInvokerRole extends iam.Role {
           );
         }
         for (const envId of this.trustedEnvironmentIds) {
-          const error = validateEnvironmentId(envId);
+          const error = this.validatedIds.has(envId) ? undefined : validateEnvironmentId(envId);
           if (error) errors.push(`RestateCloudInvokerRole: ${error}`);
         }
         return errors;
@@ -147,16 +149,32 @@ export class RestateCloudInvokerRole extends iam.Role {
     this.trustedEnvironmentIds.push(environmentId);
   }
 
+  /** @internal */
+  public _validatedElsewhere(environmentId: string): void {
+    this.validatedIds.add(environmentId);
+  }
+
   /**
-   * Grants this role `lambda:InvokeFunction` on `handler` (a function version or alias) and
-   * nothing else, as a statement in the handler's resource policy.
+   * Allows this role to invoke `handler` (a function version or alias): `lambda:InvokeFunction`
+   * on exactly that handler and nothing else, as a statement in the handler's resource policy.
    *
    * The role's own policies stay empty, so hundreds of handlers never reach IAM's inline
-   * policy size limit.
+   * policy size limit. Idempotent: allowing the same handler twice returns the same permission.
    *
    * @returns the `AWS::Lambda::Permission` that carries the grant
    */
+  public allowInvoke(handler: lambda.IFunction): lambda.CfnPermission {
+    return addInvokePermission(this, handler);
+  }
+
+  /**
+   * Allows this role to invoke `handler`.
+   *
+   * @deprecated use `allowInvoke(handler)`: next to the `grantPassRole(grantee)` and
+   * `grantAssumeRole(grantee)` this role inherits, which grant others a use of the role,
+   * `grantInvoke` read as if the handler were granted something.
+   */
   public grantInvoke(handler: lambda.IFunction): lambda.CfnPermission {
-    return grantInvokeViaResourcePolicy(this, handler);
+    return this.allowInvoke(handler);
   }
 }

@@ -26,7 +26,7 @@ export class ServiceRegistration extends Construct {
     // that adds up over hundreds of registrations.
     this.resource = new CfnResource(this, 'Resource', {
       type: 'Custom::RestateDeployment',
-      properties: { ServiceToken: serviceToken, ...stripUndefined(properties) },
+      properties: { ServiceToken: serviceToken, ...properties },
     });
   }
 
@@ -45,8 +45,4 @@ export class ServiceRegistration extends Construct {
   public get serviceNameList(): string[] {
     return Fn.split(',', this.serviceNames);
   }
-}
-
-function stripUndefined(props: object): { [key: string]: unknown } {
-  return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
 }

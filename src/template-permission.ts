@@ -16,7 +16,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
  * Idempotent: granting the same function to the same role twice returns the same permission.
  * @internal
  */
-export function grantInvokeViaResourcePolicy(role: iam.IRole, fn: lambda.IFunction): lambda.CfnPermission {
+export function addInvokePermission(role: iam.IRole, fn: lambda.IFunction): lambda.CfnPermission {
   const id = `RestateInvoke${role.node.addr.slice(0, 10)}`;
   const existing = fn.node.tryFindChild(id);
   if (existing instanceof lambda.CfnPermission) return existing;

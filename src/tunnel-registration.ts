@@ -1,7 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { IRestateEnvironment } from './environment';
-import { HttpRegistrationOptions, ServiceDeployer } from './service-deployer';
+import { ServiceDeployer } from './service-deployer';
+import { HttpRegistrationOptions } from './service-deployer-options';
 import { ServiceRegistration } from './service-registration';
 
 /**

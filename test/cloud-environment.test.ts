@@ -152,6 +152,33 @@ describe('synth-time validation of the environment id', () => {
     expect(() => Template.fromStack(stack)).toThrow(/"env-abc".*'env_'/);
   });
 
+  test('a malformed id is reported once, by the environment, not again by its invoker role', () => {
+    const { app, stack, apiKey } = newStack();
+    new RestateCloudEnvironment(stack, 'Env', { environmentId: 'env-abc', apiKey });
+    let message = '';
+    try {
+      app.synth();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.match(/"env-abc"/g)).toHaveLength(1);
+    expect(message).toContain('RestateCloudEnvironment: invalid Restate Cloud environment id "env-abc"');
+  });
+
+  test('an invoker role of its own with another malformed id still reports that one', () => {
+    const { app, stack, apiKey } = newStack();
+    const invokerRole = new RestateCloudInvokerRole(stack, 'Role', { environmentIds: ['env-other'] });
+    new RestateCloudEnvironment(stack, 'Env', { environmentId: 'env-abc', apiKey, invokerRole });
+    let message = '';
+    try {
+      app.synth();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('RestateCloudInvokerRole: invalid Restate Cloud environment id "env-other"');
+    expect(message.match(/"env-abc"/g)).toHaveLength(1);
+  });
+
   test('a valid id synthesizes', () => {
     const { app, stack, apiKey } = newStack();
     new RestateCloudEnvironment(stack, 'Env', { environmentId: ENV_ID, apiKey });

@@ -231,12 +231,12 @@ describe('iam.Role options pass through', () => {
   });
 });
 
-describe('grantInvoke', () => {
+describe('allowInvoke', () => {
   test('a version: exactly one lambda permission for the role on the version ARN, nothing else', () => {
     const stack = newStack();
     const role = new RestateCloudInvokerRole(stack, 'Role', { environmentIds: [ENV_ID] });
     const version = newFunction(stack).currentVersion;
-    const permission = role.grantInvoke(version);
+    const permission = role.allowInvoke(version);
     expect(permission).toBeInstanceOf(lambda.CfnPermission);
 
     const permissions = Object.values(resourcesOfType(stack, 'AWS::Lambda::Permission'));
@@ -258,12 +258,20 @@ describe('grantInvoke', () => {
     expect(roleResource(stack, role).resource.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
+  test('grantInvoke, the deprecated name, is the same grant', () => {
+    const stack = newStack();
+    const role = new RestateCloudInvokerRole(stack, 'Role', { environmentIds: [ENV_ID] });
+    const version = newFunction(stack).currentVersion;
+    expect(role.grantInvoke(version)).toBe(role.allowInvoke(version));
+    expect(Object.values(resourcesOfType(stack, 'AWS::Lambda::Permission'))).toHaveLength(1);
+  });
+
   test('granting twice is idempotent', () => {
     const stack = newStack();
     const role = new RestateCloudInvokerRole(stack, 'Role', { environmentIds: [ENV_ID] });
     const version = newFunction(stack).currentVersion;
-    const first = role.grantInvoke(version);
-    const second = role.grantInvoke(version);
+    const first = role.allowInvoke(version);
+    const second = role.allowInvoke(version);
     expect(second).toBe(first);
     Template.fromStack(stack).resourceCountIs('AWS::Lambda::Permission', 1);
   });
@@ -273,8 +281,8 @@ describe('grantInvoke', () => {
     const a = new RestateCloudInvokerRole(stack, 'A', { environmentIds: [ENV_ID] });
     const b = new RestateCloudInvokerRole(stack, 'B', { environmentIds: [ENV_ID_2] });
     const version = newFunction(stack).currentVersion;
-    a.grantInvoke(version);
-    b.grantInvoke(version);
+    a.allowInvoke(version);
+    b.allowInvoke(version);
     const principals = Object.values(resourcesOfType(stack, 'AWS::Lambda::Permission')).map((p) => p.Properties.Principal);
     expect(principals).toHaveLength(2);
     expect(principals).toEqual(expect.arrayContaining([stack.resolve(a.roleArn), stack.resolve(b.roleArn)]));
@@ -285,7 +293,7 @@ describe('grantInvoke', () => {
     const role = new RestateCloudInvokerRole(stack, 'Role', { environmentIds: [ENV_ID] });
     const fn = newFunction(stack);
     const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
-    role.grantInvoke(alias);
+    role.allowInvoke(alias);
     const permissions = Object.values(resourcesOfType(stack, 'AWS::Lambda::Permission'));
     expect(permissions).toHaveLength(1);
     expect(permissions[0].Properties).toEqual({
@@ -302,7 +310,7 @@ describe('grantInvoke', () => {
   test('many handlers: the role policy stays empty', () => {
     const stack = newStack();
     const role = new RestateCloudInvokerRole(stack, 'Role', { environmentIds: [ENV_ID] });
-    for (let i = 0; i < 25; i++) role.grantInvoke(newFunction(stack, `Fn${i}`).currentVersion);
+    for (let i = 0; i < 25; i++) role.allowInvoke(newFunction(stack, `Fn${i}`).currentVersion);
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Lambda::Permission', 25);
     template.resourceCountIs('AWS::IAM::Policy', 0);

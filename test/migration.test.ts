@@ -14,7 +14,7 @@ import * as ts from 'typescript';
 const ROOT = path.join(__dirname, '..');
 const SNIPPETS = path.join(__dirname, 'migration');
 const REF = process.env.BENCH_REF_LIB ?? path.join(ROOT, 'bench', '.work', 'ref', 'node_modules', '@restatedev', 'restate-cdk');
-const REF_VERSION = '1.7.0';
+const REF_VERSION = fs.readFileSync(path.join(ROOT, 'scripts', 'reference-version'), 'utf8').trim();
 const haveRef = (() => {
   try {
     return JSON.parse(fs.readFileSync(path.join(REF, 'package.json'), 'utf8')).version === REF_VERSION;

@@ -433,7 +433,7 @@ describe('least privilege: the invoker role may invoke the registered handlers a
   test('by default (InvokeGrant.TEMPLATE): one Lambda permission per registered version or alias, naming exactly it; no identity policy', () => {
     const { stack, env, fn, alias } = registerScene(fixture());
     // The user's own direct grant through the role's API is the same statement, made once.
-    (env.invokerRole as RestateCloudInvokerRole).grantInvoke(fn.currentVersion);
+    (env.invokerRole as RestateCloudInvokerRole).allowInvoke(fn.currentVersion);
 
     const resources = Template.fromStack(stack).toJSON().Resources as Resources;
     const roleId = logicalId(stack, env.invokerRole as iam.Role);

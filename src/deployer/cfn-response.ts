@@ -1,6 +1,7 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { request } from './http';
 import { log } from './log';
+import { withRetry } from './retry';
 
 export interface CfnResult {
   readonly status: 'SUCCESS' | 'FAILED';
@@ -42,27 +43,26 @@ export async function sendResponse(
 ): Promise<void> {
   const body = responseBody(event, result, logStream);
   const host = safeHost(event.ResponseURL);
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      const res = await request({
-        method: 'PUT',
-        url: event.ResponseURL,
-        // The pre-signed URL is signed for an empty content type.
-        headers: { 'content-type': '' },
-        body,
-        timeoutMs: 10_000,
-      });
-      if (res.status >= 200 && res.status < 300) {
-        log('responded', { status: result.status, physicalResourceId: result.physicalResourceId, to: host });
-        return;
-      }
-      log('response rejected', { httpStatus: res.status, attempt, to: host });
-      if (res.status < 500) return;
-    } catch (e) {
-      log('response not delivered', { error: (e as Error).message, attempt, to: host });
+  const put = async (attempt: number): Promise<void> => {
+    const res = await request({
+      method: 'PUT',
+      url: event.ResponseURL,
+      // The pre-signed URL is signed for an empty content type.
+      headers: { 'content-type': '' },
+      body,
+      timeoutMs: 10_000,
+    });
+    if (res.status >= 200 && res.status < 300) {
+      log('responded', { status: result.status, physicalResourceId: result.physicalResourceId, to: host });
+      return;
     }
-    await new Promise((r) => setTimeout(r, 500 * attempt));
-  }
+    log('response rejected', { httpStatus: res.status, attempt: attempt + 1, to: host });
+    if (res.status >= 500) throw new Error(`HTTP ${res.status}`);
+  };
+  // Transport errors and 5xx: three attempts in all; a 4xx is final (the URL expired or was used).
+  await withRetry(put, [{ retries: () => true, maxRetries: 2, delayMs: (n) => 500 * (n + 1) }], (e, attempt) =>
+    log('response not delivered; retrying', { error: (e as Error).message, attempt: attempt + 1, to: host }),
+  ).catch((e) => log('response not delivered', { error: (e as Error).message, to: host }));
 }
 
 /** Logs never carry the pre-signed query string. */

@@ -1,9 +1,11 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { Deadline } from './backoff';
 import { CfnResult, sendResponse } from './cfn-response';
-import { message, Progress, registerDeployment, removeDeployment, RequestContext } from './deployer';
+import { message, Progress, RequestContext } from './context';
 import { log } from './log';
 import { decodeProperties, DeploymentResourceProperties, FAILED_CREATE_PREFIX } from './properties';
+import { registerDeployment } from './register';
+import { removeDeployment } from './removal';
+import { Deadline } from './retry';
 
 export interface LambdaContext {
   readonly logStreamName?: string;

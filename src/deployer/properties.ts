@@ -107,13 +107,62 @@ export interface DeploymentResourceData {
   readonly ServiceNames: string;
 }
 
-/** Defaults shared by the constructs (which leave them out of the template) and the deployer. */
+/**
+ * Defaults shared by the constructs (which leave them out of the template) and the deployer
+ * (which applies them): defined here only.
+ */
 export const DEFAULTS = {
   healthTimeoutSeconds: 120,
   authRetrySeconds: 60,
   revisionHistoryLimit: 0,
   removalPolicy: 'retain' as RemovalPolicyString,
 };
+
+// --- Encoding: what the constructs write ------------------------------------------------------
+
+/** A flag that is left out unless set: `'true'` or nothing. */
+export function encodeFlag(value: boolean | undefined): BooleanString | undefined {
+  return value ? 'true' : undefined;
+}
+
+/** A boolean the template always states: `'true'` or `'false'`. */
+export function encodeBoolean(value: boolean | undefined): BooleanString {
+  return value ? 'true' : 'false';
+}
+
+/** A boolean stated only when given. */
+export function encodeOptionalBoolean(value: boolean | undefined): BooleanString | undefined {
+  return value === undefined ? undefined : encodeBoolean(value);
+}
+
+/** Whole seconds, left out when unset or equal to the default the deployer applies. */
+export function encodeSeconds(seconds: number | undefined, defaultSeconds?: number): string | undefined {
+  return seconds === undefined || seconds === defaultSeconds ? undefined : String(seconds);
+}
+
+/**
+ * A removal policy (the values of aws-cdk-lib's `RemovalPolicy`, which are these strings), or
+ * the default. Only RETAIN and DESTROY mean something for a Restate deployment.
+ */
+export function encodeRemovalPolicy(policy: string | undefined): RemovalPolicyString {
+  const value = policy ?? DEFAULTS.removalPolicy;
+  if (value !== 'retain' && value !== 'destroy') {
+    throw new Error(`removalPolicy ${value} is not supported for Restate deployments: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY.`);
+  }
+  return value;
+}
+
+// --- Decoding helpers: what the deployer reads (after decodeProperties validated it) ----------
+
+/** A boolean property: unset is false. */
+export function isTrue(value: BooleanString | undefined): boolean {
+  return value === 'true';
+}
+
+/** A whole-number property, or its default. */
+export function numberOr(value: string | undefined, defaultValue: number): number {
+  return value === undefined ? defaultValue : Number(value);
+}
 
 /**
  * Metadata keys the deployer writes on every deployment it registers: the owner (stack name

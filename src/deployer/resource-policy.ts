@@ -1,7 +1,7 @@
 import { AddPermissionCommand, LambdaClient, RemovePermissionCommand } from '@aws-sdk/client-lambda';
-import { backoffDelay, Deadline, sleep } from './backoff';
-import { permissionFunctionName, statementId } from './statement-id';
 import { log } from './log';
+import { backoffDelay, Deadline, withRetry } from './retry';
+import { permissionFunctionName, statementId } from './statement-id';
 
 /**
  * The statement the deployer keeps in a handler's resource policy: `lambda:InvokeFunction` for
@@ -31,7 +31,7 @@ const clients = new Map<string, LambdaClient>();
 export async function grantInvoke(target: InvokePermissionTarget, deadline: Deadline): Promise<GrantOutcome> {
   const functionName = permissionFunctionName(target.lambdaArn);
   const sid = statementId(target.roleArn, target.environment);
-  for (let attempt = 0; ; attempt++) {
+  const add = async (): Promise<GrantOutcome> => {
     try {
       await client(functionName).send(
         new AddPermissionCommand({
@@ -42,24 +42,26 @@ export async function grantInvoke(target: InvokePermissionTarget, deadline: Dead
         }),
         { abortSignal: AbortSignal.timeout(deadline.cap(10_000)) },
       );
-      log('invoke permission added', { functionName, statementId: sid, principal: target.roleArn });
-      return 'added';
     } catch (e) {
       const err = awsError(e);
       if (err.name === 'ResourceConflictException' && /already exists/i.test(err.message)) {
         log('invoke permission present', { functionName, statementId: sid });
         return 'present';
       }
-      // Another change to the function is in progress: Lambda asks to try again.
-      const retriable = err.name === 'ResourceConflictException' || err.name === 'TooManyRequestsException';
-      const delay = backoffDelay(attempt, 500);
-      if (retriable && attempt < 6 && deadline.remainingMs() > delay + 1_000) {
-        log('retrying invoke permission', { functionName, attempt: attempt + 1, error: `${err.name}: ${err.message}` });
-        await sleep(delay);
-        continue;
-      }
-      throw new InvokePermissionError(explainGrantFailure(functionName, target.roleArn, err));
+      throw e;
     }
+    log('invoke permission added', { functionName, statementId: sid, principal: target.roleArn });
+    return 'added';
+  };
+  // Another change to the function is in progress, or throttling: Lambda asks to try again.
+  const retriable = (e: unknown) => ['ResourceConflictException', 'TooManyRequestsException'].includes(awsError(e).name);
+  try {
+    return await withRetry(add, [{ retries: retriable, maxRetries: 6, delayMs: (n) => backoffDelay(n, 500), until: deadline }], (e, attempt) => {
+      const err = awsError(e);
+      log('retrying invoke permission', { functionName, attempt: attempt + 1, error: `${err.name}: ${err.message}` });
+    });
+  } catch (e) {
+    throw new InvokePermissionError(explainGrantFailure(functionName, target.roleArn, awsError(e)));
   }
 }
 

@@ -1,7 +1,7 @@
 import { AdminClient, ServiceMetadata } from './admin-client';
-import { Deadline } from './backoff';
 import { log } from './log';
 import { SERVICE_CONFIGURATION_FIELDS, ServiceConfigurationFields, ServiceConfigurationProperty } from './properties';
+import { Deadline } from './retry';
 
 /**
  * Applies a registration's service configuration (retentions, timeouts) to the services it
