@@ -96,7 +96,7 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
   // An existing deployment answers 200 as it is: serving another revision, owned by another
   // resource, or with an older role or headers. Re-registering it with force fixes all three.
   let services = first.response.services ?? [];
-  const { why, existing } = first.status === 201 || force ? { why: [] } : await whyReRegister(reg, deploymentId, services.map((s) => s.name));
+  const { why, existing, served } = first.status === 201 || force ? { why: [] } : await whyReRegister(reg, deploymentId, services.map((s) => s.name));
   if (why.length > 0) {
     progress.phase = `re-registering ${endpoint} with force to make ${deploymentId} serve (${why.join('; ')})`;
     // The deployment keeps the id of the request that created it: a failed Create's rollback
@@ -110,7 +110,8 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
     log('re-registered', { deploymentId, why });
   }
   const names = services.map((s) => s.name);
-  const newer = await checkServing(reg, deploymentId, services);
+  // Just seen serving them all, and not registered again since: no need to look twice.
+  const newer = why.length === 0 && served ? '' : await checkServing(reg, deploymentId, services);
 
   const missing = (props.ExpectedServices ?? []).filter((n) => !names.includes(n));
   if (missing.length > 0) {
@@ -188,13 +189,18 @@ function serverNotes(response: RegisterResponse): string {
 }
 
 /** Why an existing deployment must be re-registered: empty when it already serves as asked. */
-async function whyReRegister(reg: Registration, deploymentId: string, serviceNames: string[]): Promise<{ why: string[]; existing?: Deployment }> {
+async function whyReRegister(
+  reg: Registration,
+  deploymentId: string,
+  serviceNames: string[],
+): Promise<{ why: string[]; existing?: Deployment; served: boolean }> {
   const { client, props, deadline, ctx } = reg;
   const why: string[] = [];
   const notServing = await servedByOthers(client, deploymentId, serviceNames, deadline);
   if (notServing.length > 0) why.push(`[${notServing.map((s) => `${s.name} was served by ${s.by}`).join(', ')}]`);
   const existing = await client.getDeployment(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
-  if (!existing) return { why };
+  const served = notServing.length === 0;
+  if (!existing) return { why, served };
   const meta = existing.metadata ?? {};
   if (meta[STACK_ID_METADATA_KEY] !== ctx.resource.stackId || meta[LOGICAL_ID_METADATA_KEY] !== ctx.resource.logicalId) {
     why.push(`adopted from ${describeOwner(meta)}`);
@@ -202,7 +208,7 @@ async function whyReRegister(reg: Registration, deploymentId: string, serviceNam
   if (props.LambdaArn && (existing.assume_role_arn ?? undefined) !== props.AssumeRoleArn) why.push('its invoker role changed');
   if (!sameHeaders(existing.additional_headers, reg.headers)) why.push('its headers changed');
   if (props.Uri && props.UseHttp11 !== undefined && (existing.use_http_11 ?? false) !== isTrue(props.UseHttp11)) why.push('its HTTP version changed');
-  return { why, existing };
+  return { why, existing, served };
 }
 
 /** The services among `names` whose latest revision is another deployment than `deploymentId`. */
