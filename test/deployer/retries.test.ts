@@ -14,7 +14,7 @@ describe('5xx answers to POST /deployments', () => {
   test('are retried at most four times (five attempts), then fail with the last answer', async () => {
     fakes.admin.route = onRegister({ status: 503, body: { message: 'partition unavailable' } });
     // Enough time for many more attempts than the cap allows.
-    const response = await invoke(fakes, 'Create', props(), { remainingMs: 10_000 });
+    const response = await invoke(fakes, 'Create', props(), { remainingMs: 6_000 });
     expect(registerCount(fakes.admin)).toBe(5);
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toBe(
@@ -103,7 +103,7 @@ describe('transport errors of POST /deployments', () => {
     const server = await resettingServer(healthyAdmin(), (method, path) => method === 'POST' && path === '/deployments');
     try {
       const p = props({ AdminUrl: server.url });
-      const response = await invoke(fakes, 'Create', p, { remainingMs: 10_000 });
+      const response = await invoke(fakes, 'Create', p, { remainingMs: 6_000 });
       expect(server.resets()).toBe(5);
       expect(response.Status).toBe('FAILED');
       expect(response.Reason).toMatch(
