@@ -2,8 +2,10 @@
 // Turns Stryker's JSON report (mutation-testing-report-schema) into reports/MUTATION.md: one row
 // per mutated file (mutants by status, score, threshold), then the surviving mutants.
 //
-//   node scripts/mutation-report.mjs [--input reports/mutation.json] [--output reports/MUTATION.md] [--no-fail]
+//   node scripts/mutation-report.mjs [--input reports/mutation.json ...] [--output reports/MUTATION.md] [--no-fail]
 //
+// Several --input reports (e.g. of runs over parts of src/) are merged file by file; for a file
+// in more than one, the last wins.
 // Score = (killed + timeout) / (killed + timeout + survived + no coverage); Ignored, CompileError
 // and RuntimeError mutants do not count. Thresholds: 85% for src/deployer/**, 90% for other files
 // under src/. Exits 1 when a file of the report is below its threshold, unless --no-fail is given.
@@ -14,10 +16,10 @@ const DEPLOYER_THRESHOLD = 85;
 const DEFAULT_THRESHOLD = 90;
 
 function parseArgs(argv) {
-  const args = { input: 'reports/mutation.json', output: 'reports/MUTATION.md', fail: true };
+  const args = { inputs: [], output: 'reports/MUTATION.md', fail: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--input' || a === '-i') args.input = argv[++i];
+    if (a === '--input' || a === '-i') args.inputs.push(argv[++i]);
     else if (a === '--output' || a === '-o') args.output = argv[++i];
     else if (a === '--no-fail') args.fail = false;
     else if (a === '--help' || a === '-h') {
@@ -28,6 +30,7 @@ function parseArgs(argv) {
       process.exit(2);
     }
   }
+  if (args.inputs.length === 0) args.inputs.push('reports/mutation.json');
   return args;
 }
 
@@ -107,16 +110,18 @@ export function render({ rows, survivors }, source) {
 
 function main() {
   const args = parseArgs(process.argv.slice(2));
-  let report;
-  try {
-    report = JSON.parse(fs.readFileSync(args.input, 'utf8'));
-  } catch (e) {
-    console.error(`cannot read the Stryker JSON report ${args.input}: ${e.message}`);
-    process.exit(2);
+  const report = { files: {} };
+  for (const input of args.inputs) {
+    try {
+      Object.assign(report.files, JSON.parse(fs.readFileSync(input, 'utf8')).files ?? {});
+    } catch (e) {
+      console.error(`cannot read the Stryker JSON report ${input}: ${e.message}`);
+      process.exit(2);
+    }
   }
   const summary = summarize(report);
   fs.mkdirSync(path.dirname(args.output), { recursive: true });
-  fs.writeFileSync(args.output, render(summary, args.input));
+  fs.writeFileSync(args.output, render(summary, args.inputs.join('`, `')));
   const below = summary.rows.filter((r) => !r.ok);
   for (const r of summary.rows) console.log(`${r.ok ? 'ok   ' : 'BELOW'} ${r.score.toFixed(2).padStart(6)}% (>= ${r.threshold}%) ${r.file}`);
   console.log(`wrote ${args.output}: ${summary.survivors.length} surviving mutant(s)`);

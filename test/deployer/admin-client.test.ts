@@ -4,9 +4,9 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { AdminApiError, AdminClient, TransportError } from '../../src/deployer/admin-client';
 import { RecordingServer, Route } from './fakes';
 import { closedPort } from './harness';
+import { AdminApiError, AdminClient, TransportError } from '../../src/deployer/admin-client';
 
 let server: RecordingServer;
 const answer = (r: { status: number; body?: unknown }): Route => () => r;

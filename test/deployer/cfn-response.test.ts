@@ -3,8 +3,8 @@
  * 4096 bytes) and its delivery to the pre-signed URL (a 5xx is retried, a 4xx is not).
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { responseBody, sendResponse } from '../../src/deployer/cfn-response';
 import { deploymentEvent, RecordingServer } from './fakes';
+import { responseBody, sendResponse } from '../../src/deployer/cfn-response';
 
 const event = (cfnUrl = 'http://127.0.0.1:9') =>
   deploymentEvent('Create', { AdminUrl: 'https://a' }, cfnUrl) as CloudFormationCustomResourceEvent;

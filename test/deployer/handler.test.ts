@@ -24,7 +24,8 @@ async function hangingAdmin(hangs: (method: string, path: string) => boolean, ro
         return;
       }
       const text = Buffer.concat(chunks).toString('utf8');
-      const answer = route({ method: req.method!, path: req.url!, headers: req.headers, body: text ? JSON.parse(text) : undefined }) ?? { status: 404 };
+      const body = text ? JSON.parse(text) : undefined;
+      const answer = route({ method: req.method!, path: req.url!, headers: req.headers, body }) ?? { status: 404 };
       res.writeHead(answer.status, { 'content-type': 'application/json' });
       res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
     });

@@ -4,8 +4,8 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { request, TransportError } from '../../src/deployer/http';
 import { closedPort } from './harness';
+import { request, TransportError } from '../../src/deployer/http';
 
 let server: http.Server;
 let url: string;

@@ -3,8 +3,8 @@
  * older deployments, whatever order the admin API lists them in; only drained ones are removed;
  * at most MaxPrunedPerRun per run; a failure stops pruning without failing the registration.
  */
-import { DEPLOYMENT_ID, deletes, healthyAdmin, invoke, lambdaProps, listing, OWNER, useFakes } from './harness';
 import { Route } from './fakes';
+import { DEPLOYMENT_ID, deletes, healthyAdmin, invoke, lambdaProps, listing, OWNER, useFakes } from './harness';
 
 const fakes = useFakes();
 const props = (extra = {}) => lambdaProps(fakes.admin.url, { PruneDrained: 'true', ...extra });
