@@ -3,6 +3,7 @@
  * (refused, reset, timed out, aborted) rejects with a TransportError that says which.
  */
 import * as http from 'http';
+import * as https from 'https';
 import { AddressInfo } from 'net';
 import { closedPort } from './harness';
 import { request, TransportError } from '../../src/deployer/http';
@@ -100,4 +101,76 @@ test('aborting while waiting for the answer hangs up', async () => {
 test('a signal that is never aborted changes nothing', async () => {
   const res = await request({ method: 'GET', url: `${url}/`, timeoutMs: 2_000, signal: new AbortController().signal });
   expect(res.status).toBe(200);
+});
+
+/** The certificate of another, unrelated CA. */
+const OTHER_CA = [
+  '-----BEGIN CERTIFICATE-----',
+  'MIIBdzCCAR2gAwIBAgIUe8vNhQ5fzi6v21q66CNyeAouVAQwCgYIKoZIzj0EAwIw',
+  'EDEOMAwGA1UEAwwFb3RoZXIwIBcNMjYxMjAyMDIyMzMzWhgPMjEyNjExMDgwMjIz',
+  'MzNaMBAxDjAMBgNVBAMMBW90aGVyMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE',
+  'o+Igb6zFxT2oJ/uSJVaWQxZioV3Q9shl0g/+fBl6coKF7ZvLYmpFTuNOmPB7/CSZ',
+  'ectU6XT86WM+LNTnnP6W06NTMFEwHQYDVR0OBBYEFMDdFaxJTFFUdsHYZm5FlQtY',
+  'woWjMB8GA1UdIwQYMBaAFMDdFaxJTFFUdsHYZm5FlQtYwoWjMA8GA1UdEwEB/wQF',
+  'MAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhAN8GelI0HGoV6FIgwNfECygYYN0gD0+i',
+  '2qYJGsfIU65+AiBYwzdjVkT0dgMVZl8z7PxaM1THpkvKSiYxE1NbOY4qHg==',
+  '-----END CERTIFICATE-----',
+].join('\n');
+
+describe('https', () => {
+  // A self-signed certificate for 127.0.0.1 (valid for 100 years), made for this test only.
+  const CERT = [
+    '-----BEGIN CERTIFICATE-----',
+    'MIIBkTCCATagAwIBAgIUIfc0c5ImFImeKfB3KXHPRzwmzKswCgYIKoZIzj0EAwIw',
+    'FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTIwMjAyMjMyNloYDzIxMjYxMTA4',
+    'MDIyMzI2WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO',
+    'PQMBBwNCAAQGiPI0VR1RoHpQorD+nqhB7+9p+Kb+pt44JQD4MEv844OKDRH4OChh',
+    'RZ5SaV6v38HxKI3LRJQUPCjslXc7hg+lo2QwYjAdBgNVHQ4EFgQUtI/TtFakmLFS',
+    'WXolC4vdbVioI2QwHwYDVR0jBBgwFoAUtI/TtFakmLFSWXolC4vdbVioI2QwDwYD',
+    'VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0kAMEYC',
+    'IQCVDEcNNMYsGK24YDobdnri2iLPtz94LPi9c86uuZ8cwwIhAMKmKfz/VMlJytkW',
+    'JiB6Mi6myz7X48MrU995MoXQDOp0',
+    '-----END CERTIFICATE-----',
+  ].join('\n');
+  const KEY = [
+    '-----BEGIN PRIVATE KEY-----',
+    'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgIsUYJbXyiJLxKgcA',
+    'SfURQUA2PfsWzZ/rhhhCXxN46PqhRANCAAQGiPI0VR1RoHpQorD+nqhB7+9p+Kb+',
+    'pt44JQD4MEv844OKDRH4OChhRZ5SaV6v38HxKI3LRJQUPCjslXc7hg+l',
+    '-----END PRIVATE KEY-----',
+  ].join('\n');
+  let tls: https.Server;
+  let tlsUrl: string;
+  beforeAll(async () => {
+    tls = https.createServer({ cert: CERT, key: KEY }, (_req, res) => {
+      res.writeHead(200);
+      res.end('secure');
+    });
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+    tlsUrl = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    tls.closeAllConnections();
+    await new Promise<void>((r) => tls.close(() => r()));
+  });
+
+  test('a certificate no trusted CA signed is refused by default', async () => {
+    const e = await request({ method: 'GET', url: tlsUrl, timeoutMs: 2_000 }).catch((x) => x);
+    expect(e).toBeInstanceOf(TransportError);
+    expect(e.cause).toMatch(/^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN): /);
+  });
+
+  test('insecure accepts it', async () => {
+    await expect(request({ method: 'GET', url: tlsUrl, timeoutMs: 2_000, insecure: true })).resolves.toEqual({ status: 200, body: 'secure' });
+  });
+
+  test('a pinned CA that signed it accepts it; another CA does not', async () => {
+    await expect(request({ method: 'GET', url: tlsUrl, timeoutMs: 2_000, ca: CERT })).resolves.toEqual({ status: 200, body: 'secure' });
+    const other = await request({ method: 'GET', url: tlsUrl, timeoutMs: 2_000, ca: OTHER_CA }).catch((x) => x);
+    expect(other).toBeInstanceOf(TransportError);
+  });
+
+  test('insecure and a CA do not apply to plain http', async () => {
+    await expect(request({ method: 'GET', url: `${url}/`, timeoutMs: 2_000, insecure: true, ca: 'not a pem' })).resolves.toMatchObject({ status: 200 });
+  });
 });
