@@ -7,16 +7,22 @@
 // STRYKER_TESTS=deployer restricts jest to the deployer Lambda's own tests (test/deployer/**),
 // which is much faster for src/deployer: test/security.test.ts also drives the handler, but loads
 // aws-cdk-lib and synthesizes apps, which costs seconds for every mutant it covers.
-// STRYKER_TESTS=deployer+security adds it back.
+// STRYKER_TESTS=deployer+security adds it back; STRYKER_TESTS=test/a.test.ts,test/b.test.ts runs those.
 // Afterwards: node scripts/mutation-report.mjs (writes reports/MUTATION.md).
 
 const tests = process.env.STRYKER_TESTS;
-const testMatch =
-  tests === 'deployer'
-    ? ['<rootDir>/test/deployer/**/*.test.ts']
-    : tests === 'deployer+security'
-      ? ['<rootDir>/test/deployer/**/*.test.ts', '<rootDir>/test/security.test.ts']
-      : undefined;
+/**
+ * Which tests jest runs: all of them by default; `deployer` the deployer's own tests;
+ * `deployer+security` those and test/security.test.ts; or a comma-separated list of test files
+ * (a subset gives a lower bound of the score: more tests can only kill more mutants).
+ */
+function testMatchFor(which) {
+  if (!which) return undefined;
+  if (which === 'deployer') return ['<rootDir>/test/deployer/**/*.test.ts'];
+  if (which === 'deployer+security') return ['<rootDir>/test/deployer/**/*.test.ts', '<rootDir>/test/security.test.ts'];
+  return which.split(',').map((f) => `<rootDir>/${f.trim().replace(/^\.?\//, '')}`);
+}
+const testMatch = testMatchFor(tests);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

@@ -208,3 +208,46 @@ export async function resettingServer(
     },
   };
 }
+
+/**
+ * An admin API (and Lambda API) that answers like `route`, except that it never answers the
+ * requests `hangs` picks; says which of those the client hung up on. Both can be changed later.
+ */
+export async function hangingAdmin(hangs: (method: string, path: string, body: any) => boolean, route: Route = healthyAdmin()) {
+  const hungUp: string[] = [];
+  const pending: (() => void)[] = [];
+  const state = { hangs, route };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const body = text ? JSON.parse(text) : undefined;
+      const respond = () => {
+        const answer = state.route({ method: req.method!, path: req.url!, headers: req.headers, body }) ?? { status: 404 };
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+      };
+      if (state.hangs(req.method!, req.url!, body)) {
+        res.on('close', () => {
+          if (!res.writableEnded) hungUp.push(`${req.method} ${req.url}`);
+        });
+        pending.push(respond);
+        return;
+      }
+      respond();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hungUp,
+    state,
+    /** Answers the requests held so far (as `route` would have). */
+    release: () => pending.splice(0).forEach((respond) => respond()),
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
