@@ -99,6 +99,57 @@ describe('granting', () => {
   });
 });
 
+describe('grant retries and failures', () => {
+  const conflict = { status: 409, body: { __type: 'ResourceConflictException', message: 'An update is in progress for resource', Type: 'User' } };
+  const onGrant = (answer: { status: number; body: unknown }) => healthyAdmin((r) => (r.method === 'POST' && isLambda(r.path) ? answer : undefined));
+
+  test('an update in progress that persists is tried seven times at most, then fails naming it', async () => {
+    fakes.admin.route = onGrant(conflict);
+    const response = await invoke(fakes, 'Create', props(), { remainingMs: 8_000 });
+    expect(lambdaCalls()).toEqual(Array(7).fill(`POST ${policy}`));
+    expect(response.Reason).toMatch(/^could not grant .* lambda:AddPermission failed with ResourceConflictException: An update is in progress for resource\.$/);
+    expect(fakes.admin.calls()).not.toContain('POST /deployments');
+  });
+
+  test('no retry when less than a second would be left after the backoff', async () => {
+    fakes.admin.route = onGrant(conflict);
+    // 2 s left: the deployer works for 1 s of it.
+    const response = await invoke(fakes, 'Create', props(), { remainingMs: 2_000 });
+    expect(lambdaCalls()).toEqual([`POST ${policy}`]);
+    expect(response.Status).toBe('FAILED');
+  });
+
+  test('a full resource policy says so', async () => {
+    fakes.admin.route = onGrant({ status: 400, body: { __type: 'PolicyLengthExceededException', message: 'policy too long', Type: 'User' } });
+    const response = await invoke(fakes, 'Create', props());
+    expect(response.Reason).toBe(
+      `could not grant ${ROLE_ARN} lambda:InvokeFunction on ${LAMBDA_ARN}: lambda:AddPermission failed with PolicyLengthExceededException: policy too long. ` +
+        "The handler's resource policy is full (20 KB): remove statements it no longer needs.",
+    );
+  });
+
+  test('another error is named as it is, without a hint', async () => {
+    fakes.admin.route = onGrant({ status: 400, body: { __type: 'InvalidParameterValueException', message: 'bad principal', Type: 'User' } });
+    const response = await invoke(fakes, 'Create', props());
+    expect(response.Reason).toBe(
+      `could not grant ${ROLE_ARN} lambda:InvokeFunction on ${LAMBDA_ARN}: lambda:AddPermission failed with InvalidParameterValueException: bad principal.`,
+    );
+  });
+});
+
+describe('the region of the Lambda API calls', () => {
+  test("is the function's own, whatever the deployer's region", async () => {
+    const regionOf = (r: { headers: Record<string, unknown> }) => /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/lambda\//.exec(String(r.headers.authorization))?.[1];
+    for (const region of ['eu-west-1', 'ap-southeast-2', 'eu-west-1']) {
+      fakes.admin.requests.length = 0;
+      const arn = `arn:aws:lambda:${region}:111111111111:function:greeter:7`;
+      await invoke(fakes, 'Create', props({ LambdaArn: arn }));
+      const grants = fakes.admin.requests.filter((r) => r.method === 'POST' && isLambda(r.path));
+      expect(grants.map(regionOf)).toEqual([region]);
+    }
+  });
+});
+
 describe('events CloudFormation does not send', () => {
   test('a failed Create that carries a physical id still answers with the failed-create id', async () => {
     fakes.admin.route = healthyAdmin((r) => (r.method === 'POST' && r.path === '/deployments' ? { status: 409, body: { message: 'conflict' } } : undefined));
