@@ -20,9 +20,11 @@ beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = hangingSecrets.url;
 });
 afterEach(async () => {
-  // The deployer's abandoned read ends (it logs, into the quieted log), before the next test.
+  // The deployer's abandoned read ends (it logs, into a quieted log), before the next test.
+  const quiet = jest.spyOn(console, 'log').mockImplementation(() => undefined);
   hangingSecrets.release();
   await new Promise((r) => setTimeout(r, 100));
+  quiet.mockRestore();
 });
 afterAll(async () => {
   await hangingSecrets.stop();
