@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// Turns Stryker's JSON report (mutation-testing-report-schema) into reports/MUTATION.md: one row
+// per mutated file (mutants by status, score, threshold), then the surviving mutants.
+//
+//   node scripts/mutation-report.mjs [--input reports/mutation.json ...] [--output reports/MUTATION.md] [--no-fail]
+//
+// Several --input reports (e.g. of runs over parts of src/) are merged file by file; for a file
+// in more than one, the last wins.
+// Score = (killed + timeout) / (killed + timeout + survived + no coverage); Ignored, CompileError
+// and RuntimeError mutants do not count. Thresholds: 85% for src/deployer/**, 90% for other files
+// under src/. Exits 1 when a file of the report is below its threshold, unless --no-fail is given.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const DEPLOYER_THRESHOLD = 85;
+const DEFAULT_THRESHOLD = 90;
+
+function parseArgs(argv) {
+  const args = { inputs: [], output: 'reports/MUTATION.md', fail: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--input' || a === '-i') args.inputs.push(argv[++i]);
+    else if (a === '--output' || a === '-o') args.output = argv[++i];
+    else if (a === '--no-fail') args.fail = false;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node scripts/mutation-report.mjs [--input reports/mutation.json] [--output reports/MUTATION.md] [--no-fail]');
+      process.exit(0);
+    } else {
+      console.error(`unknown argument ${a}`);
+      process.exit(2);
+    }
+  }
+  if (args.inputs.length === 0) args.inputs.push('reports/mutation.json');
+  return args;
+}
+
+/** The threshold (percent) a source file's score must reach. */
+export function thresholdFor(file) {
+  const rel = file.replace(/\\/g, '/').replace(/^\.\//, '');
+  return /(^|\/)src\/deployer\//.test(rel) ? DEPLOYER_THRESHOLD : DEFAULT_THRESHOLD;
+}
+
+/** Per-file counts and score from a mutation-testing-report-schema report. */
+export function summarize(report) {
+  const rows = [];
+  const survivors = [];
+  for (const [file, result] of Object.entries(report.files ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const c = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Ignored: 0, CompileError: 0, RuntimeError: 0, Pending: 0 };
+    for (const m of result.mutants ?? []) {
+      c.mutants++;
+      c[m.status] = (c[m.status] ?? 0) + 1;
+      if (m.status === 'Survived' || m.status === 'NoCoverage') {
+        survivors.push({
+          file,
+          line: m.location?.start?.line ?? 0,
+          column: m.location?.start?.column ?? 0,
+          status: m.status,
+          mutator: m.mutatorName,
+          replacement: m.replacement ?? '',
+        });
+      }
+    }
+    const detected = c.Killed + c.Timeout;
+    const valid = detected + c.Survived + c.NoCoverage;
+    const score = valid === 0 ? 100 : (100 * detected) / valid;
+    const threshold = thresholdFor(file);
+    rows.push({ file, ...c, score, threshold, ok: score >= threshold });
+  }
+  survivors.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+  return { rows, survivors };
+}
+
+const oneLine = (s, max = 120) => {
+  const t = String(s).replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+};
+const cell = (s) => oneLine(s).replace(/\|/g, '\\|').replace(/`/g, "'");
+
+export function render({ rows, survivors }, source) {
+  const lines = [];
+  lines.push('# Mutation testing');
+  lines.push('');
+  lines.push(`From \`${source}\` (StrykerJS). Score = (killed + timeout) / (killed + timeout + survived + no coverage).`);
+  lines.push(`Thresholds: ${DEPLOYER_THRESHOLD}% for src/deployer/**, ${DEFAULT_THRESHOLD}% for the other files under src/.`);
+  lines.push('');
+  lines.push('| File | Mutants | Killed | Timeout | Survived | No coverage | Ignored | Score | Threshold | |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  const total = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Ignored: 0 };
+  for (const r of rows) {
+    for (const k of Object.keys(total)) total[k] += r[k];
+    lines.push(
+      `| ${r.file} | ${r.mutants} | ${r.Killed} | ${r.Timeout} | ${r.Survived} | ${r.NoCoverage} | ${r.Ignored} | ${r.score.toFixed(2)}% | ${r.threshold}% | ${r.ok ? 'ok' : '**below**'} |`,
+    );
+  }
+  const valid = total.Killed + total.Timeout + total.Survived + total.NoCoverage;
+  const totalScore = valid === 0 ? 100 : (100 * (total.Killed + total.Timeout)) / valid;
+  lines.push(
+    `| **All files** | ${total.mutants} | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.Ignored} | ${totalScore.toFixed(2)}% | | |`,
+  );
+  lines.push('');
+  lines.push(`## Surviving mutants (${survivors.length})`);
+  lines.push('');
+  if (survivors.length === 0) lines.push('None.');
+  for (const s of survivors) {
+    lines.push(`- ${s.file}:${s.line} ${s.mutator}${s.status === 'NoCoverage' ? ' (no coverage)' : ''}: \`${cell(s.replacement)}\``);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const report = { files: {} };
+  for (const input of args.inputs) {
+    try {
+      Object.assign(report.files, JSON.parse(fs.readFileSync(input, 'utf8')).files ?? {});
+    } catch (e) {
+      console.error(`cannot read the Stryker JSON report ${input}: ${e.message}`);
+      process.exit(2);
+    }
+  }
+  const summary = summarize(report);
+  fs.mkdirSync(path.dirname(args.output), { recursive: true });
+  fs.writeFileSync(args.output, render(summary, args.inputs.join('`, `')));
+  const below = summary.rows.filter((r) => !r.ok);
+  for (const r of summary.rows) console.log(`${r.ok ? 'ok   ' : 'BELOW'} ${r.score.toFixed(2).padStart(6)}% (>= ${r.threshold}%) ${r.file}`);
+  console.log(`wrote ${args.output}: ${summary.survivors.length} surviving mutant(s)`);
+  if (below.length > 0) {
+    console.error(`${below.length} file(s) below their mutation score threshold: ${below.map((r) => r.file).join(', ')}`);
+    if (args.fail) process.exit(1);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('mutation-report.mjs')) main();

@@ -1,0 +1,61 @@
+// Mutation testing with StrykerJS (issue 21). Runs the jest suite (the jest config in package.json)
+// against mutants of src/**/*.ts.
+//
+//   npx stryker run                                  # all of src/ (thresholds: scripts/mutation-report.mjs)
+//   STRYKER_TESTS=deployer npx stryker run --mutate 'src/deployer/**/*.ts,!src/deployer/deployer-function.ts'
+//
+// STRYKER_TESTS=deployer restricts jest to the deployer Lambda's own tests (test/deployer/**),
+// which is much faster for src/deployer: test/security.test.ts also drives the handler, but loads
+// aws-cdk-lib and synthesizes apps, which costs seconds for every mutant it covers.
+// STRYKER_TESTS=deployer+security adds it back; STRYKER_TESTS=test/a.test.ts,test/b.test.ts runs those.
+// Afterwards: node scripts/mutation-report.mjs (writes reports/MUTATION.md).
+
+const tests = process.env.STRYKER_TESTS;
+/**
+ * Which tests jest runs: all of them by default; `deployer` the deployer's own tests;
+ * `deployer+security` those and test/security.test.ts; or a comma-separated list of test files
+ * (a subset gives a lower bound of the score: more tests can only kill more mutants).
+ */
+function testMatchFor(which) {
+  if (!which) return undefined;
+  if (which === 'deployer') return ['<rootDir>/test/deployer/**/*.test.ts'];
+  if (which === 'deployer+security') return ['<rootDir>/test/deployer/**/*.test.ts', '<rootDir>/test/security.test.ts'];
+  return which.split(',').map((f) => `<rootDir>/${f.trim().replace(/^\.?\//, '')}`);
+}
+const testMatch = testMatchFor(tests);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'jest',
+  jest: {
+    // The jest config in package.json (setupFiles test/support/offline-aws.ts; test/integration ignored).
+    projectType: 'custom',
+    // Stryker itself turns coverage collection and jest's reporters off (collectCoverage: false,
+    // reporters: []): jest's v8 coverage would only slow every run down.
+    config: testMatch ? { testMatch } : {},
+  },
+  coverageAnalysis: 'perTest',
+  // Jest cannot bail programmatically, so every test covering a mutant runs anyway: with this,
+  // the report names every test that killed it (which tests pin down what), at no extra cost.
+  disableBail: true,
+  // No TypeScript checker: it made runs about ten times slower. Mutants that do not compile
+  // still fail at run time (ts-jest transpiles only; Stryker adds @ts-nocheck to mutated files).
+  checkers: [],
+  mutate: ['src/**/*.ts', '!src/deployer/deployer-function.ts', '!src/index.ts'],
+  // Static mutants (module-level constants) need every test of the run for each of them; they
+  // are reported as Ignored and left out of the score.
+  ignoreStatic: true,
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['json', 'clear-text', 'progress'],
+  jsonReporter: { fileName: 'reports/mutation.json' },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  // Two cores, shared.
+  concurrency: 1,
+  timeoutMS: 5_000,
+  timeoutFactor: 2,
+  ignorePatterns: ['reports', 'coverage', 'test-reports', 'cdk.out', 'lib', 'dist', 'bench/.work', 'examples', '.jsii'],
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+};

@@ -1,0 +1,129 @@
+/**
+ * The handler always answers CloudFormation: properties it refuses (FAILED for Create and
+ * Update, SUCCESS for Delete), and running out of time (FAILED for Create with the failed-create
+ * id, SUCCESS for Delete, naming what it was doing; a registration in flight is hung up).
+ */
+import { deploymentEvent, secretsManagerRoute, trustProps } from './fakes';
+import { API_KEY, DEPLOYMENT_ID, FAILED_CREATE_ID, hangingAdmin, invoke, lambdaProps, SECRET_ARN, useFakes } from './harness';
+import { handler } from '../../src/deployer/deployer.lambda';
+
+const fakes = useFakes();
+const props = (extra = {}) => lambdaProps(fakes.admin.url, extra);
+
+// The file's Secrets Manager (the deployer keeps its client, and with it the endpoint): it never
+// answers for HANGING_SECRET, a read the deployer cannot bound, so that it is the time limit that
+// ends the request, deterministically.
+const HANGING_SECRET = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:restate/hangs-AbCdEf';
+let hangingSecrets: Awaited<ReturnType<typeof hangingAdmin>>;
+beforeAll(async () => {
+  hangingSecrets = await hangingAdmin((_m, _p, body) => body?.SecretId === HANGING_SECRET, secretsManagerRoute({ [SECRET_ARN]: API_KEY }));
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = hangingSecrets.url;
+});
+afterEach(async () => {
+  // The deployer's abandoned read ends (it logs, into a quieted log), before the next test.
+  const quiet = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  hangingSecrets.release();
+  await new Promise((r) => setTimeout(r, 100));
+  quiet.mockRestore();
+});
+afterAll(async () => {
+  await hangingSecrets.stop();
+});
+
+describe('refused properties', () => {
+  test('Create: FAILED with the reason, the failed-create id, and no admin call', async () => {
+    const response = await invoke(fakes, 'Create', props({ Force: 'maybe' }));
+    expect(response).toMatchObject({
+      Status: 'FAILED',
+      PhysicalResourceId: FAILED_CREATE_ID,
+      Reason: "property Force is not 'true' or 'false': \"maybe\". The custom resource was not written by ServiceDeployer; nothing was done.",
+    });
+    expect(fakes.admin.requests).toHaveLength(0);
+  });
+
+  test('Update: FAILED, keeping the physical id', async () => {
+    const response = await invoke(fakes, 'Update', props({ Force: 'maybe' }), { physicalResourceId: 'dp_old' });
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'dp_old' });
+  });
+
+  test('Delete: SUCCESS, so that the stack goes on, and nothing is removed', async () => {
+    const response = await invoke(fakes, 'Delete', props({ Force: 'maybe', RemovalPolicy: 'destroy' }), { physicalResourceId: 'dp_old' });
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'dp_old' });
+    expect(response.Reason).toMatch(/^Delete was not completed \(property Force is not 'true' or 'false': "maybe"\. .*\); the stack goes on\.$/);
+    expect(fakes.admin.requests).toHaveLength(0);
+  });
+
+  test('an Update whose previous properties are not ServiceDeployer\'s still registers', async () => {
+    const response = await invoke(fakes, 'Update', props(), { physicalResourceId: DEPLOYMENT_ID, oldProps: { Evil: 'x' } });
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: DEPLOYMENT_ID });
+  });
+
+  test('a Create without ResourceProperties is refused', async () => {
+    const event = deploymentEvent('Create', props(), fakes.cfn.url);
+    delete (event as { ResourceProperties?: unknown }).ResourceProperties;
+    trustProps(props());
+    const before = fakes.cfn.requests.length;
+    await handler(event, { getRemainingTimeInMillis: () => 60_000 });
+    expect(fakes.cfn.requests.slice(before).map((r) => r.body.Reason)).toEqual([
+      'ResourceProperties is not an object. The custom resource was not written by ServiceDeployer; nothing was done.',
+    ]);
+  });
+});
+
+describe('running out of time', () => {
+  test('Create: FAILED with the failed-create id, naming what it was doing', async () => {
+    // 2 s left: the deployer works for 1 s of it, then answers.
+    const response = await invoke(fakes, 'Create', props({ AuthTokenSecretArn: HANGING_SECRET }), { remainingMs: 2_000 });
+    expect(response).toMatchObject({
+      Status: 'FAILED',
+      PhysicalResourceId: FAILED_CREATE_ID,
+      Reason: 'The deployer ran out of time while reading the admin API key. Raise the ServiceDeployer timeout or check the admin API.',
+    });
+    expect(fakes.admin.requests).toHaveLength(0);
+  });
+
+  test('Update: FAILED, keeping the physical id', async () => {
+    const response = await invoke(fakes, 'Update', props({ AuthTokenSecretArn: HANGING_SECRET }), { remainingMs: 2_000, physicalResourceId: 'dp_old' });
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'dp_old' });
+  });
+
+  test('Delete: SUCCESS, leaving the deployment in place, naming what it was doing', async () => {
+    const response = await invoke(fakes, 'Delete', props({ AuthTokenSecretArn: HANGING_SECRET, RemovalPolicy: 'destroy' }), {
+      remainingMs: 2_000,
+      physicalResourceId: 'dp_abc',
+    });
+    expect(response).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'dp_abc',
+      Reason: 'Ran out of time while reading the admin API key; the deployment was left in place.',
+    });
+    expect(fakes.admin.requests).toHaveLength(0);
+  });
+
+  test('the Delete after a failed Create: SUCCESS with that id', async () => {
+    const response = await invoke(fakes, 'Delete', props({ AuthTokenSecretArn: HANGING_SECRET }), { remainingMs: 2_000, physicalResourceId: FAILED_CREATE_ID });
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: FAILED_CREATE_ID });
+    expect(response.Reason).toBe('Ran out of time while reading the admin API key; the deployment was left in place.');
+  });
+
+  test('a registration still in flight when time runs out is hung up, not left to complete', async () => {
+    const admin = await hangingAdmin((method, path) => method === 'POST' && path === '/deployments');
+    try {
+      const p = props({ AdminUrl: admin.url });
+      const response = await invoke(fakes, 'Create', p, { remainingMs: 2_000 });
+      expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: FAILED_CREATE_ID });
+      // Whether the request's own timeout or the deployer's hang-up ends it first, both are at
+      // the deadline, and the reason says that the registration got no answer in time.
+      expect(response.Reason).toMatch(
+        new RegExp(
+          `^(The deployer ran out of time while registering Lambda ${p.LambdaArn} at ${admin.url}/deployments\\. |` +
+            `registering Lambda ${p.LambdaArn} failed: no answer from the admin API: (no response within \\d+ ms|aborted: the deployer stopped waiting) \\()`,
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      expect(admin.hungUp).toEqual(['POST /deployments']);
+    } finally {
+      await admin.stop();
+    }
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * Service configuration helpers: which configured services discovery did not produce, and
+ * durations as Restate writes them back (friendly format or ISO 8601) and as people read them.
+ */
+import { human, parseDuration, unknownServices } from '../../src/deployer/service-settings';
+
+describe('unknownServices', () => {
+  test('names configured services that discovery did not produce, in order', () => {
+    expect(unknownServices({ Services: { Greeter: {}, Counter: {}, Other: {} } }, ['Greeter'])).toEqual(['Counter', 'Other']);
+    expect(unknownServices({ Services: { Greeter: {} } }, ['Greeter', 'Counter'])).toEqual([]);
+  });
+
+  test('a default alone, or no configuration, names none', () => {
+    expect(unknownServices({ Default: { JournalRetentionSeconds: '60' } }, [])).toEqual([]);
+    expect(unknownServices(undefined, ['Greeter'])).toEqual([]);
+  });
+});
+
+describe('human', () => {
+  test.each([
+    [0, '0s'],
+    [1, '1s'],
+    [59, '59s'],
+    [60, '1m'],
+    [61, '1m 1s'],
+    [3_600, '1h'],
+    [3_660, '1h 1m'],
+    [86_400, '1d'],
+    [90_061, '1d 1h 1m 1s'],
+    [172_800, '2d'],
+  ])('%i s is %s', (seconds, text) => {
+    expect(human(seconds)).toBe(text);
+  });
+});
+
+describe('parseDuration', () => {
+  test.each([
+    ['1d 1h 1m 1s', 90_061],
+    ['2h', 7_200],
+    ['5 hours', 18_000],
+    ['1 week', 604_800],
+    ['2w', 1_209_600],
+    ['3 days', 259_200],
+    ['1day', 86_400],
+    ['1hr 2hrs', 10_800],
+    ['1 hour', 3_600],
+    ['30 min 1 mins', 1_860],
+    ['1 minute 2 minutes', 180],
+    ['1sec 2secs', 3],
+    ['1 second 2 seconds', 3],
+    ['500ms', 0.5],
+    ['1500 msec', 1.5],
+    ['1 millisecond 1 milliseconds', 0.002],
+    ['1.5s', 1.5],
+    ['1h, 30m', 5_400],
+    ['1H 30M', 5_400],
+    ['PT7200S', 7_200],
+    ['PT2H', 7_200],
+    ['PT1H30M', 5_400],
+    ['PT1H1M1.5S', 3_661.5],
+    ['pt60s', 60],
+    ['  PT60S  ', 60],
+    ['PT', 0],
+  ])('%j is %d s', (text, seconds) => {
+    expect(parseDuration(text)).toBe(seconds);
+  });
+
+  test.each([['', 'empty'], ['soon', 'no number'], ['5 fortnights', 'unknown unit'], ['5h and more', 'text around it'], ['x5h', 'text before it'], ['5', 'no unit']])(
+    '%j is NaN (%s)',
+    (text) => {
+      expect(parseDuration(text)).toBeNaN();
+    },
+  );
+
+  test('anything but a string is NaN', () => {
+    expect(parseDuration(7_200)).toBeNaN();
+    expect(parseDuration(undefined)).toBeNaN();
+    expect(parseDuration(null)).toBeNaN();
+  });
+});
