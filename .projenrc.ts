@@ -72,7 +72,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Snapshots are asserted, never silently rewritten: `npx projen test:update` refreshes them.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
-      testPathIgnorePatterns: ['/node_modules/', '/test/integration/', '/bench/', '/examples/'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/integration/', '/bench/', '/examples/', '/.stryker-tmp'],
       setupFiles: ['<rootDir>/test/support/offline-aws.ts'],
       coverageReporters: ['text-summary'],
     },
@@ -86,6 +86,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'examples/node_modules',
     'examples/**/target',
     '__pycache__/',
+    // Stryker's sandboxes and raw reports (reports/MUTATION.md and the incremental files are kept).
+    '.stryker-tmp*/',
+    'reports/mutation*.json',
   ],
   npmignoreEnabled: true,
 });
@@ -106,12 +109,20 @@ project.eslint?.addOverride({
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
-project.npmignore?.exclude('/bench/', '/examples/', '/.ci/', '/test/', '/rosetta/', '/scripts/');
+project.npmignore?.exclude('/bench/', '/examples/', '/.ci/', '/test/', '/rosetta/', '/scripts/', '/reports/', '/stryker*.mjs');
 
 // Integration tests: a real restate-server and real SDK services, in a private network namespace.
 project.addTask('test:integration', {
   description: 'Run the integration tests against a real restate-server inside a private network namespace',
   exec: 'bash test/integration/run.sh',
+  receiveArgs: true,
+});
+
+// Mutation testing (StrykerJS, incremental): not part of check, a check before every release
+// (a full run takes hours on two cores; see README, "Working on this repository").
+project.addTask('test:mutation', {
+  description: 'Mutation testing of the deployer runtime and the construct files (StrykerJS, incremental); writes reports/MUTATION.md, fails below the thresholds',
+  exec: 'bash scripts/mutation.sh',
   receiveArgs: true,
 });
 
