@@ -99,3 +99,12 @@ describe('the host id: the environment id without its env_ prefix', () => {
     });
   });
 });
+
+describe('an environment id that is not a string', () => {
+  test('is refused even when it reads like a valid id (a caller without types)', () => {
+    const stack = new Stack(new App(), 'Stack');
+    const id = ['env_abc'] as unknown as string;
+    new RestateCloudInvokerRole(stack, 'Role', { environmentIds: [id] });
+    expect(synthError(stack)).toContain('RestateCloudInvokerRole: invalid Restate Cloud environment id ["env_abc"]');
+  });
+});
