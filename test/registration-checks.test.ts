@@ -120,6 +120,19 @@ describe('the qualifier of a handler', () => {
     expect(() => deployer.register(lambda.Function.fromFunctionArn(stack, 'Imported', arn), env)).toThrow(/is an unqualified function/);
   });
 
+  test('an ARN with an unresolved part is refused as unqualified, even with a literal qualifier at its end', () => {
+    const { stack, env, deployer } = scene();
+    const account = new CfnParameter(stack, 'Account').valueAsString;
+    const imported = lambda.Function.fromFunctionArn(stack, 'Imported', `arn:aws:lambda:us-east-1:${account}:function:orders:7`);
+    expect(() => deployer.register(imported, env)).toThrow(/'Stack\/Imported' is an unqualified function/);
+  });
+
+  test('an ARN of eight parts that is not a function\'s (a layer version) has no qualifier', () => {
+    const { stack, env, deployer } = scene({ env: { account: '111111111111', region: 'us-east-1' } });
+    const imported = lambda.Function.fromFunctionArn(stack, 'Imported', 'arn:aws:lambda:us-east-1:111111111111:layer:orders:7');
+    expect(() => deployer.register(imported, env)).toThrow(/'Stack\/Imported' is an unqualified function/);
+  });
+
   test('$LATEST is a qualifier: registered, with the latestVersion warning', () => {
     const { stack, env, deployer } = scene();
     deployer.register(newFunction(stack).latestVersion, env);
@@ -174,6 +187,27 @@ describe('the handler in another account or region', () => {
   });
 });
 
+describe('the handlerEnvironmentUnknown warning only when the deployer has no fixed account', () => {
+  test('a handler of another stack, both stacks in the same fixed environment: no warning', () => {
+    const props = { env: { account: '111111111111', region: 'us-east-1' } };
+    const { app, stack, env, deployer } = scene(props);
+    const other = new Stack(app, 'Other', props);
+    const fn = newFunction(other, 'Fn', RemovalPolicy.RETAIN);
+    deployer.register(fn.currentVersion, env);
+    expect(Annotations.fromStack(other).findWarning('*', Match.anyValue())).toEqual([]);
+    expect(warnings(stack)).toEqual([]);
+  });
+
+  test('a handler of another stack, both stacks without a fixed environment: no warning', () => {
+    const { app, stack, env, deployer } = scene();
+    const other = new Stack(app, 'Other');
+    const fn = newFunction(other, 'Fn', RemovalPolicy.RETAIN);
+    deployer.register(fn.currentVersion, env);
+    expect(Annotations.fromStack(other).findWarning('*', Match.anyValue())).toEqual([]);
+    expect(warnings(stack)).toEqual([]);
+  });
+});
+
 describe('TLS to the admin API', () => {
   const selfHosted = (requireHttps?: boolean) => RestateEnvironment.fromAttributes({ adminUrl: 'https://restate.internal:9070', requireHttps });
 
@@ -191,6 +225,7 @@ describe('TLS to the admin API', () => {
     ['no body between the markers', '-----BEGIN CERTIFICATE----------END CERTIFICATE-----', false],
     ['text before the certificate', `junk\n${CA}`, false],
     ['text after the certificate', `${CA}\njunk`, false],
+    ['text right after the end marker', `${CA}junk`, false],
     ['no end marker', '-----BEGIN CERTIFICATE-----\nMIIB\n', false],
     ['a private key', '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----', false],
   ])('adminCaCertificate: %s', (_what, pem, accepted) => {
