@@ -138,7 +138,7 @@ describe('details of the records', () => {
     expect(a.getMetadata('cdk_nag')).toEqual({ rules_to_suppress: [{ reason: 'r', id }] });
   });
 
-  test.each([['12.100.0'], [{ toString: () => '2.100.0' }]])('aws-cdk-lib version %j is not an older 2.x: no cdk_nag metadata', (version) => {
+  test.each([['12.100.0'], [{ toString: (): string => '2.100.0' }]])('aws-cdk-lib version %j is not an older 2.x: no cdk_nag metadata', (version) => {
     const { scope, a } = scene();
     asVersion(version, () => acknowledgeFindings(scope, [{ id: 'AwsSolutions-L1', reason: 'r' }]));
     expect(a.getMetadata('cdk_nag')).toBeUndefined();
