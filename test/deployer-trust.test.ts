@@ -60,6 +60,19 @@ describe('the trust list', () => {
     expect(parts.filter((p) => JSON.stringify(p) === JSON.stringify({ Ref: 'AdminUrl' }))).toHaveLength(1);
   });
 
+  test('only the URL is normalized for comparison: JSON fields that differ by a trailing slash are two entries', () => {
+    const { stack, deployer } = platform();
+    const apiKey = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Key2', API_KEY_ARN);
+    const a = RestateEnvironment.fromAttributes({ adminUrl: 'https://restate.internal:9070', authToken: apiKey, authTokenJsonField: 'token/' });
+    const b = RestateEnvironment.fromAttributes({ adminUrl: 'https://restate.internal:9070', authToken: apiKey, authTokenJsonField: 'token' });
+    deployer.registerHttp('https://a.example.com', a);
+    deployer.registerHttp('https://b.example.com', b);
+    expect(JSON.parse(trustedTargets(stack)).admin).toEqual([
+      ['https://restate.internal:9070', API_KEY_ARN, 'token/', ''],
+      ['https://restate.internal:9070', API_KEY_ARN, 'token', ''],
+    ]);
+  });
+
   test('the same registration target added twice is one entry', () => {
     const { stack, env, deployer } = platform();
     deployer.registerHttp('https://a.example.com', env);
@@ -78,6 +91,17 @@ describe('values from another stack', () => {
     ).toThrow(
       "ServiceDeployer: the admin URL and API key secret must be known to the deployer's stack Platform, which pins each secret to the URL it may be sent to, " +
         'but Service/Bucket/Resource belongs to stack Service. Create the ServiceDeployer in that stack, or pass a literal value.',
+    );
+  });
+
+  test("a secret header created in another stack: the exact error, pointing to importing the secret by ARN or name", () => {
+    const { app, env, deployer } = platform();
+    const service = new Stack(app, 'Service');
+    const token = new secretsmanager.Secret(service, 'EndpointToken');
+    expect(() => deployer.registerHttp('https://orders.example.com', env, { scope: service, secretHeaders: { 'x-token': token } })).toThrow(
+      "ServiceDeployer: the secret of header 'x-token' and the URL it goes to must be known to the deployer's stack Platform, which pins each secret to the URL it may be sent to, " +
+        'but Service/EndpointToken/Resource belongs to stack Service. ' +
+        "Import the secret in the deployer's stack by its ARN or name (Secret.fromSecretCompleteArn / fromSecretNameV2), or create the ServiceDeployer in that stack.",
     );
   });
 
