@@ -94,7 +94,7 @@ describe('values from another stack', () => {
     );
   });
 
-  test("a secret header created in another stack: the exact error, pointing to importing the secret by ARN or name", () => {
+  test('a secret header created in another stack: the exact error, pointing to importing the secret by ARN or name', () => {
     const { app, env, deployer } = platform();
     const service = new Stack(app, 'Service');
     const token = new secretsmanager.Secret(service, 'EndpointToken');
