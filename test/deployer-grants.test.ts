@@ -1,6 +1,7 @@
 import * as crypto from 'crypto';
 import { App, Stack, StackProps } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -85,6 +86,26 @@ describe('grants made from a registration\'s stack', () => {
     const statements = found[0][1].Properties.PolicyDocument.Statement;
     expect(statements.filter((s: any) => JSON.stringify(s.Action).includes('lambda:AddPermission'))).toHaveLength(1);
     expect(deployerStack.node.children.filter((c) => c.node.id.startsWith('RestateDeployerRole'))).toHaveLength(0);
+    for (const r of registrations(deployerStack)) expect(r.DependsOn).toBeUndefined();
+  });
+
+  test('two secrets and two invoker roles: each granted, none taken for another', () => {
+    const { app, deployer, deployerStack } = threeStacks();
+    const keyA = secretsmanager.Secret.fromSecretCompleteArn(deployerStack, 'KeyA', 'arn:aws:secretsmanager:us-east-1:111111111111:secret:a-AbCdEf');
+    const keyB = secretsmanager.Secret.fromSecretCompleteArn(deployerStack, 'KeyB', 'arn:aws:secretsmanager:us-east-1:111111111111:secret:b-AbCdEf');
+    const envA = new RestateCloudEnvironment(deployerStack, 'EnvA', { environmentId: ENV_ID, apiKey: keyA });
+    const envB = new RestateCloudEnvironment(deployerStack, 'EnvB', { environmentId: 'env_0abc123def456ghi789jkl0mno', apiKey: keyB });
+    const version = newFunction(deployerStack, 'A').currentVersion;
+    deployer.register(version, envA);
+    deployer.register(version, envB);
+    app.synth();
+    const statements = policies(deployerStack).flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    const text = JSON.stringify(statements);
+    expect(text).toContain('secret:a-AbCdEf');
+    expect(text).toContain('secret:b-AbCdEf');
+    const invoke = statements.filter((s: any) => JSON.stringify(s.Action).includes('lambda:AddPermission'));
+    const principals = invoke.flatMap((s: any) => [].concat(s.Condition.StringEquals['lambda:Principal']));
+    expect(principals).toHaveLength(2);
   });
 
   test("a secret of the deployer's stack, read for a registration elsewhere: granted in the deployer's stack", () => {
@@ -152,5 +173,39 @@ describe('the acknowledged cdk-nag findings of the deployer', () => {
       return suppressions(deployerStack);
     });
     expect(found).toContain('AWS::IAM::Policy AwsSolutions-IAM5 Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*:*');
+  });
+
+  test('each acknowledgement gives its reason', () => {
+    const reasons = asVersion('2.168.0', () => {
+      const { env, deployer, deployerStack } = threeStacks();
+      deployer.register(newFunction(deployerStack, 'A').currentVersion, env);
+      return Object.values(Template.fromStack(deployerStack).toJSON().Resources as Record<string, any>)
+        .flatMap((r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? [])
+        .map((s: any) => `${s.id}: ${s.reason}`);
+    });
+    expect(reasons).toContain(
+      'AwsSolutions-L1: The deployer runtime is pinned by restate-cloud-cdk for stable templates and moves to newer Node.js runtimes with library releases; the function runs only during deployments.',
+    );
+    expect(reasons).toContain(
+      "AwsSolutions-IAM5: The deployer adds and removes the invoker role's invoke statement on each handler it registers, which it learns only at deploy time; the condition lambda:Principal limits it to statements for the invoker role.",
+    );
+  });
+
+  test('in a VPC the managed network-interface policy is acknowledged on the role, with its reason', () => {
+    const found = asVersion('2.168.0', () => {
+      const stack = new Stack(new App(), 'Stack');
+      const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+        vpcId: 'vpc-0123456789abcdef0',
+        availabilityZones: ['us-east-1a'],
+        privateSubnetIds: ['subnet-0123456789abcdef0'],
+      });
+      new ServiceDeployer(stack, 'Deployer', { vpc });
+      return Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, any>)
+        .flatMap((r) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((s: any) => `${r.Type} ${s.id} ${(s.applies_to ?? []).join(',')}: ${s.reason}`));
+    });
+    expect(found).toContain(
+      'AWS::IAM::Role AwsSolutions-IAM4 Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole: ' +
+        'AWS-managed policy with exactly the network-interface permissions a Lambda function in a VPC needs (ec2:CreateNetworkInterface and friends, which support no resource-level scoping).',
+    );
   });
 });
