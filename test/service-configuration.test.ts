@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -110,5 +110,113 @@ describe('headers on Lambda registrations', () => {
     expect(() => s.deployer.register(fn.currentVersion, s.env, { secretHeaders: { 'x-key': secret } })).toThrow(
       /the secret of header 'x-key' and the function ARN it goes to must be known to the deployer's stack Stack.*belongs to stack Service. Create the ServiceDeployer in that stack/,
     );
+  });
+});
+
+describe('service configuration: each rule', () => {
+  const WARNING_ID = '[ack: restate-cloud-cdk:journalRetentionCapped]';
+
+  function journalWarnings(stack: Stack): string[] {
+    return Annotations.fromStack(stack)
+      .findWarning('*', Match.anyValue())
+      .map((w) => String(w.entry.data))
+      .filter((w) => w.includes(WARNING_ID));
+  }
+
+  test('every option, under its field, in whole seconds', () => {
+    const s = scene();
+    s.deployer.registerHttp('https://a.example.com', s.env, {
+      defaultServiceConfiguration: {
+        idempotencyRetention: Duration.hours(3),
+        journalRetention: Duration.hours(2),
+        workflowCompletionRetention: Duration.days(1),
+        inactivityTimeout: Duration.seconds(90),
+        abortTimeout: Duration.minutes(10),
+      },
+    });
+    expect(registration(s.stack).ServiceConfiguration).toEqual({
+      Default: {
+        IdempotencyRetentionSeconds: '10800',
+        JournalRetentionSeconds: '7200',
+        WorkflowCompletionRetentionSeconds: '86400',
+        InactivityTimeoutSeconds: '90',
+        AbortTimeoutSeconds: '600',
+      },
+    });
+  });
+
+  test('the retentions may be 0; the timeouts may not', () => {
+    const s = scene();
+    s.deployer.registerHttp('https://a.example.com', s.env, {
+      defaultServiceConfiguration: {
+        idempotencyRetention: Duration.seconds(0),
+        journalRetention: Duration.seconds(0),
+        workflowCompletionRetention: Duration.seconds(0),
+      },
+    });
+    expect(registration(s.stack).ServiceConfiguration).toEqual({
+      Default: { IdempotencyRetentionSeconds: '0', JournalRetentionSeconds: '0', WorkflowCompletionRetentionSeconds: '0' },
+    });
+    expect(() => s.deployer.registerHttp('https://b.example.com', s.env, { defaultServiceConfiguration: { inactivityTimeout: Duration.seconds(0) } })).toThrow(
+      'defaultServiceConfiguration.inactivityTimeout is 0 seconds: it must be a whole number of seconds, more than 0 (e.g. Duration.hours(2)).',
+    );
+  });
+
+  test('a fractional retention: the exact message, for a per-service configuration too', () => {
+    const s = scene();
+    expect(() =>
+      s.deployer.registerHttp('https://a.example.com', s.env, { serviceConfigurations: { Orders: { workflowCompletionRetention: Duration.millis(2500) } } }),
+    ).toThrow("serviceConfigurations['Orders'].workflowCompletionRetention is 2 seconds 500 millis: it must be a whole number of seconds, 0 or more (e.g. Duration.hours(2)).");
+  });
+
+  test('a token duration is refused, naming the option', () => {
+    const s = scene();
+    const seconds = new CfnParameter(s.stack, 'Seconds', { type: 'Number' }).valueAsNumber;
+    expect(() => s.deployer.registerHttp('https://a.example.com', s.env, { defaultServiceConfiguration: { abortTimeout: Duration.seconds(seconds) } })).toThrow(
+      'defaultServiceConfiguration.abortTimeout is a token: service configuration is checked at synth, so give a literal Duration.',
+    );
+  });
+
+  test('an empty default configuration renders nothing; per-service configurations alone render only Services', () => {
+    const a = scene();
+    a.deployer.registerHttp('https://a.example.com', a.env, { defaultServiceConfiguration: {} });
+    expect(registration(a.stack).ServiceConfiguration).toBeUndefined();
+
+    const b = scene();
+    b.deployer.registerHttp('https://a.example.com', b.env, { defaultServiceConfiguration: {}, serviceConfigurations: { Orders: { abortTimeout: Duration.minutes(1) } } });
+    expect(registration(b.stack).ServiceConfiguration).toEqual({ Services: { Orders: { AbortTimeoutSeconds: '60' } } });
+  });
+
+  test.each([['Greeter'], ['_private'], ['orders.v2'], ['my-service_1'], ['x']])('%j is a service name', (name) => {
+    const s = scene();
+    s.deployer.registerHttp('https://a.example.com', s.env, { serviceConfigurations: { [name]: { abortTimeout: Duration.minutes(1) } } });
+    expect(Object.keys(registration(s.stack).ServiceConfiguration.Services)).toEqual([name]);
+  });
+
+  test.each([['1orders'], ['-orders'], ['.orders'], ['orders!'], ['or ders'], ['']])('%j is not a service name: the exact message', (name) => {
+    const s = scene();
+    expect(() => s.deployer.registerHttp('https://a.example.com', s.env, { serviceConfigurations: { [name]: {} } })).toThrow(
+      `serviceConfigurations: ${JSON.stringify(name)} is not a service name: use the name the service is bound with in code (e.g. 'Greeter').`,
+    );
+  });
+
+  test('journal retention equal to the idempotency retention, or either one alone: no warning', () => {
+    const s = scene();
+    s.deployer.registerHttp('https://a.example.com', s.env, {
+      defaultServiceConfiguration: { journalRetention: Duration.days(1), idempotencyRetention: Duration.hours(24) },
+      serviceConfigurations: { Orders: { journalRetention: Duration.days(30) }, Audit: { idempotencyRetention: Duration.seconds(1) } },
+    });
+    expect(journalWarnings(s.stack)).toEqual([]);
+  });
+
+  test('journal retention longer than the idempotency retention in the defaults: the warning, with its id and full text', () => {
+    const s = scene();
+    s.deployer.registerHttp('https://a.example.com', s.env, {
+      defaultServiceConfiguration: { journalRetention: Duration.seconds(61), idempotencyRetention: Duration.minutes(1) },
+    });
+    expect(journalWarnings(s.stack)).toEqual([
+      'defaultServiceConfiguration: journalRetention (1 minute 1 second) is longer than idempotencyRetention (1 minute), which caps it for requests with an idempotency key. ' +
+        WARNING_ID,
+    ]);
   });
 });
