@@ -40,6 +40,7 @@ export class DeployerTrust {
   private add<T extends string[]>(into: Map<string, T>, target: T, what: string): void {
     const deployerStack = Stack.of(this.deployer);
     for (const value of target) {
+      // Stryker disable next-line ConditionalExpression: equivalent, a literal has no tokens, so no foreign reference is found either way
       if (!Token.isUnresolved(value)) continue;
       // Pseudo parameters (a stack's account, region, partition) resolve in any stack.
       const foreign = Tokenization.reverseString(value).tokens.find(
@@ -56,6 +57,7 @@ export class DeployerTrust {
       }
     }
     const key = JSON.stringify(deployerStack.resolve(target.map((v, i) => (i === 0 ? normalizeUrl(v) : v))));
+    // Stryker disable next-line ConditionalExpression: equivalent, the same key is stored again with the same value, and Map.set keeps its position
     if (!into.has(key)) into.set(key, target.map((v, i) => (i === 0 && !Token.isUnresolved(v) ? normalizeUrl(v) : v)) as T);
   }
 }

