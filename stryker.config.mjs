@@ -55,7 +55,7 @@ export default {
   concurrency: 1,
   timeoutMS: 5_000,
   timeoutFactor: 2,
-  ignorePatterns: ['reports', 'coverage', 'test-reports', 'cdk.out', 'lib', 'dist', 'bench/.work', 'examples', '.jsii'],
+  ignorePatterns: ['reports', 'coverage', 'test-reports', 'cdk.out', 'lib', 'dist', 'bench/.work', 'examples', '.jsii', '.tmp', '.stryker-tmp*'],
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
 };

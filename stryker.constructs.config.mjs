@@ -78,7 +78,7 @@ export default {
   concurrency: 1,
   timeoutMS: 30_000,
   timeoutFactor: 2,
-  ignorePatterns: ['reports', 'coverage', 'test-reports', 'cdk.out', 'lib', 'dist', 'bench/.work', 'examples', '.jsii'],
+  ignorePatterns: ['reports', 'coverage', 'test-reports', 'cdk.out', 'lib', 'dist', 'bench/.work', 'examples', '.jsii', '.tmp', '.stryker-tmp*'],
   tempDirName: '.stryker-tmp-constructs',
   cleanTempDir: true,
 };

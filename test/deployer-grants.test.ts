@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { InvokeGrant, RestateCloudEnvironment, ServiceDeployer } from '../src';
+import { asVersion } from './support/as-version';
 
 // Which grants the deployer's role gets, where they are made (the deployer's stack, or the
 // stack of a registration) and how registrations are ordered after them.
@@ -138,16 +139,6 @@ describe('the invoke grant', () => {
 });
 
 describe('the acknowledged cdk-nag findings of the deployer', () => {
-  function asVersion<T>(version: string, build: () => T): T {
-    const rtti = (Stack as unknown as Record<symbol, { version: string }>)[Symbol.for('jsii.rtti')];
-    const actual = rtti.version;
-    rtti.version = version;
-    try {
-      return build();
-    } finally {
-      rtti.version = actual;
-    }
-  }
 
   function suppressions(stack: Stack): string[] {
     return Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, any>)

@@ -2,22 +2,13 @@ import * as cdk from 'aws-cdk-lib';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { acknowledgeFindings } from '../src/nag-acknowledgement';
+import { asVersion } from './support/as-version';
 
 // What acknowledgeFindings() records: Validations acknowledgements (aws-cdk-lib >= 2.257, cdk-nag
 // 3.x) and, below 2.257, cdk-nag 2.x's cdk_nag metadata on each CfnResource in the scope.
 
 const KEY = 'aws:cdk:acknowledged-rules';
 
-function asVersion<T>(version: unknown, build: () => T): T {
-  const rtti = (Stack as unknown as Record<symbol, { version: unknown }>)[Symbol.for('jsii.rtti')];
-  const actual = rtti.version;
-  rtti.version = version;
-  try {
-    return build();
-  } finally {
-    rtti.version = actual;
-  }
-}
 
 function scene() {
   const stack = new Stack(new App(), 'Stack');

@@ -11,20 +11,10 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { InvokeGrant, RestateCloudEnvironment, RestateCloudTunnel, ServiceDeployer } from '../src';
+import { asVersion } from './support/as-version';
 
 type Resources = Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; applies_to?: string[] }[] } } }>;
 
-/** Runs `build` as if aws-cdk-lib were `version`. */
-function asVersion<T>(version: string, build: () => T): T {
-  const rtti = (Stack as unknown as Record<symbol, { version: string }>)[Symbol.for('jsii.rtti')];
-  const actual = rtti.version;
-  rtti.version = version;
-  try {
-    return build();
-  } finally {
-    rtti.version = actual;
-  }
-}
 
 /** A deployer in a VPC granting invokes itself (L1, IAM4, IAM5) and a tunnel (ECS2, ECS4). */
 function synth(): Resources {
