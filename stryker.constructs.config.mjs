@@ -9,7 +9,7 @@
 // score: more tests can only kill more mutants); every such file also runs in `npx jest`.
 // The whole construct suite is too slow per mutant on a shared two-core machine (every mutant
 // of a file that every ServiceDeployer touches reloads aws-cdk-lib in each test file), so the
-// recorded results come from these runs (reports/mutation-constructs.json):
+// recorded results come from these runs, which scripts/mutation.sh (npm run test:mutation) makes:
 //   src/invoker-role.ts          test/invoker-role.test.ts,test/invoker-role-trust.test.ts,test/cloud-environment.test.ts
 //   src/template-permission.ts   test/invoker-role.test.ts,test/template-grants.test.ts,test/template-permission.test.ts
 //   src/{cloud-environment,environment,environment-id,cloud-region,url,request-identity}.ts

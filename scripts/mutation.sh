@@ -19,7 +19,25 @@ if [[ $scope == all || $scope == deployer ]]; then
   STRYKER_TESTS=deployer npx stryker run --concurrency "$concurrency" --mutate 'src/deployer/**/*.ts,!src/deployer/deployer-function.ts'
 fi
 if [[ $scope == all || $scope == constructs ]]; then
-  npx stryker run stryker.constructs.config.mjs --concurrency "$concurrency"
+  # Each construct file against the test files that exercise it: the whole construct suite per
+  # mutant would take hours (each test file loads aws-cdk-lib anew). A subset of the tests gives a
+  # lower bound of the score. The runs share one incremental file, so results accumulate.
+  construct_runs=(
+    'src/invoker-role.ts|test/invoker-role.test.ts,test/invoker-role-trust.test.ts,test/cloud-environment.test.ts'
+    'src/template-permission.ts|test/invoker-role.test.ts,test/template-grants.test.ts,test/template-permission.test.ts'
+    'src/cloud-environment.ts,src/environment.ts,src/environment-id.ts,src/cloud-region.ts,src/url.ts,src/request-identity.ts|test/cloud-environment.test.ts,test/environment.test.ts,test/migration-conveniences.test.ts,test/invoker-role.test.ts,test/security.test.ts,test/environment-id.test.ts,test/request-identity.test.ts,test/invoker-role-trust.test.ts,test/cloud-region.test.ts'
+    'src/registration-checks.ts|test/registration-checks.test.ts'
+    'src/service-configuration.ts|test/service-configuration.test.ts'
+    'src/service-registration.ts|test/service-registration.test.ts'
+    'src/nag-acknowledgement.ts|test/nag-acknowledgement.test.ts,test/nag-acknowledgement-metadata.test.ts'
+    'src/deployer-trust.ts|test/deployer-trust.test.ts,test/template-grants.test.ts'
+    'src/deployer-grants.ts|test/deployer-grants.test.ts'
+    'src/service-deployer.ts|test/service-deployer.test.ts,test/registration-options.test.ts,test/template-grants.test.ts'
+    'src/tunnel.ts,src/tunnel-url.ts,src/tunnel-identity.ts,src/tunnel-registration.ts,src/in-process-tunnel.ts|test/tunnel.test.ts'
+  )
+  for run in "${construct_runs[@]}"; do
+    MUTATION_TESTS="${run#*|}" npx stryker run stryker.constructs.config.mjs --concurrency "$concurrency" --mutate "${run%%|*}"
+  done
 fi
 
 inputs=()

@@ -7,8 +7,8 @@
 export function protocolOf(url: string): string | undefined {
   try {
     return new URL(url).protocol;
-  // Stryker disable next-line BlockStatement: equivalent, falling off the end returns undefined just the same
   } catch {
-    return undefined;
+    // Not an absolute URL.
   }
+  return undefined;
 }
