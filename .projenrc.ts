@@ -72,7 +72,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Snapshots are asserted, never silently rewritten: `npx projen test:update` refreshes them.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
-      testPathIgnorePatterns: ['/node_modules/', '/test/integration/', '/bench/', '/examples/', '/.stryker-tmp'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/integration/', '/bench/', '/examples/', '<rootDir>/.stryker-tmp'],
       setupFiles: ['<rootDir>/test/support/offline-aws.ts'],
       coverageReporters: ['text-summary'],
     },
