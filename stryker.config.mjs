@@ -8,6 +8,10 @@
 // which is much faster for src/deployer: test/security.test.ts also drives the handler, but loads
 // aws-cdk-lib and synthesizes apps, which costs seconds for every mutant it covers.
 // STRYKER_TESTS=deployer+security adds it back; STRYKER_TESTS=test/a.test.ts,test/b.test.ts runs those.
+// STRYKER_STATIC=1 measures static mutants too (module-level constants: validation patterns,
+// metadata keys, retried error kinds), with its own incremental file and report. Each static
+// mutant runs every test of the run, so scripts/mutation.sh gives that run the unit tests that
+// read those constants rather than the whole deployer suite.
 // Afterwards: node scripts/mutation-report.mjs (writes reports/MUTATION.md).
 
 const tests = process.env.STRYKER_TESTS;
@@ -23,6 +27,7 @@ function testMatchFor(which) {
   return which.split(',').map((f) => `<rootDir>/${f.trim().replace(/^\.?\//, '')}`);
 }
 const testMatch = testMatchFor(tests);
+const withStatic = process.env.STRYKER_STATIC === '1';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -43,13 +48,13 @@ export default {
   // still fail at run time (ts-jest transpiles only; Stryker adds @ts-nocheck to mutated files).
   checkers: [],
   mutate: ['src/**/*.ts', '!src/deployer/deployer-function.ts', '!src/index.ts'],
-  // Static mutants (module-level constants) need every test of the run for each of them; they
-  // are reported as Ignored and left out of the score.
-  ignoreStatic: true,
+  // Static mutants (module-level constants) need every test of the run for each of them: the
+  // main run leaves them to the STRYKER_STATIC run (reported as Ignored here).
+  ignoreStatic: !withStatic,
   incremental: true,
-  incrementalFile: 'reports/stryker-incremental.json',
+  incrementalFile: withStatic ? 'reports/stryker-incremental-static.json' : 'reports/stryker-incremental.json',
   reporters: ['json', 'clear-text', 'progress'],
-  jsonReporter: { fileName: 'reports/mutation.json' },
+  jsonReporter: { fileName: withStatic ? 'reports/mutation-static.json' : 'reports/mutation.json' },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   // Two cores, shared.
   concurrency: 1,

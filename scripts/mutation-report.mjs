@@ -4,8 +4,9 @@
 //
 //   node scripts/mutation-report.mjs [--input reports/mutation.json ...] [--output reports/MUTATION.md] [--no-fail]
 //
-// Several --input reports (e.g. of runs over parts of src/) are merged file by file; for a file
-// in more than one, the last wins.
+// Several --input reports (runs over parts of src/, or the static-mutant run) are merged mutant by
+// mutant: a mutant in more than one report counts with its best result (killed over survived over
+// not covered over ignored), since a mutant any test kills is killed.
 // Score = (killed + timeout) / (killed + timeout + survived + no coverage); Ignored, CompileError
 // and RuntimeError mutants do not count. Thresholds: 85% for src/deployer/**, 90% for other files
 // under src/. Exits 1 when a file of the report is below its threshold, unless --no-fail is given.
@@ -45,10 +46,11 @@ export function summarize(report) {
   const rows = [];
   const survivors = [];
   for (const [file, result] of Object.entries(report.files ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    const c = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Ignored: 0, CompileError: 0, RuntimeError: 0, Pending: 0 };
+    const c = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Ignored: 0, Equivalent: 0, Static: 0, CompileError: 0, RuntimeError: 0, Pending: 0 };
     for (const m of result.mutants ?? []) {
       c.mutants++;
       c[m.status] = (c[m.status] ?? 0) + 1;
+      if (m.status === 'Ignored') c[isStatic(m) ? 'Static' : 'Equivalent']++;
       if (m.status === 'Survived' || m.status === 'NoCoverage') {
         survivors.push({
           file,
@@ -70,6 +72,35 @@ export function summarize(report) {
   return { rows, survivors };
 }
 
+/** Ignored because it is static and the run ignored static mutants (not marked equivalent). */
+const isStatic = (m) => /static mutant/i.test(m.statusReason ?? '');
+
+const RANK = { Killed: 5, Timeout: 5, CompileError: 4, RuntimeError: 4, Survived: 3, NoCoverage: 2, Pending: 1, Ignored: 1 };
+const rank = (m) => (m.status === 'Ignored' && !isStatic(m) ? 6 : (RANK[m.status] ?? 0));
+const mutantKey = (m) => `${m.location?.start?.line}:${m.location?.start?.column}-${m.location?.end?.line}:${m.location?.end?.column} ${m.mutatorName} ${m.replacement ?? ''}`;
+
+/** Merges reports mutant by mutant, keeping each mutant's best result (a marked equivalent stays one). */
+export function merge(reports) {
+  const files = {};
+  for (const report of reports) {
+    for (const [file, result] of Object.entries(report.files ?? {})) {
+      let known = files[file] ?? { ...result, mutants: [] };
+      if (known.source !== result.source) {
+        // Measured on different versions of the file: only the later report's results hold.
+        console.warn(`${file}: the reports measured different versions of it; using the later one`);
+        known = { ...result, mutants: [] };
+      }
+      const byKey = new Map(known.mutants.map((m) => [mutantKey(m), m]));
+      for (const m of result.mutants ?? []) {
+        const previous = byKey.get(mutantKey(m));
+        if (!previous || rank(m) > rank(previous)) byKey.set(mutantKey(m), m);
+      }
+      files[file] = { ...known, mutants: [...byKey.values()] };
+    }
+  }
+  return { files };
+}
+
 const oneLine = (s, max = 120) => {
   const t = String(s).replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
@@ -83,19 +114,19 @@ export function render({ rows, survivors }, source) {
   lines.push(`From \`${source}\` (StrykerJS). Score = (killed + timeout) / (killed + timeout + survived + no coverage).`);
   lines.push(`Thresholds: ${DEPLOYER_THRESHOLD}% for src/deployer/**, ${DEFAULT_THRESHOLD}% for the other files under src/.`);
   lines.push('');
-  lines.push('| File | Mutants | Killed | Timeout | Survived | No coverage | Ignored | Score | Threshold | |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-  const total = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Ignored: 0 };
+  lines.push('| File | Mutants | Killed | Timeout | Survived | No coverage | Equivalent (marked) | Static, not run | Score | Threshold | |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  const total = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Equivalent: 0, Static: 0 };
   for (const r of rows) {
     for (const k of Object.keys(total)) total[k] += r[k];
     lines.push(
-      `| ${r.file} | ${r.mutants} | ${r.Killed} | ${r.Timeout} | ${r.Survived} | ${r.NoCoverage} | ${r.Ignored} | ${r.score.toFixed(2)}% | ${r.threshold}% | ${r.ok ? 'ok' : '**below**'} |`,
+      `| ${r.file} | ${r.mutants} | ${r.Killed} | ${r.Timeout} | ${r.Survived} | ${r.NoCoverage} | ${r.Equivalent} | ${r.Static} | ${r.score.toFixed(2)}% | ${r.threshold}% | ${r.ok ? 'ok' : '**below**'} |`,
     );
   }
   const valid = total.Killed + total.Timeout + total.Survived + total.NoCoverage;
   const totalScore = valid === 0 ? 100 : (100 * (total.Killed + total.Timeout)) / valid;
   lines.push(
-    `| **All files** | ${total.mutants} | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.Ignored} | ${totalScore.toFixed(2)}% | | |`,
+    `| **All files** | ${total.mutants} | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.Equivalent} | ${total.Static} | ${totalScore.toFixed(2)}% | | |`,
   );
   lines.push('');
   lines.push(`## Surviving mutants (${survivors.length})`);
@@ -110,16 +141,16 @@ export function render({ rows, survivors }, source) {
 
 function main() {
   const args = parseArgs(process.argv.slice(2));
-  const report = { files: {} };
+  const reports = [];
   for (const input of args.inputs) {
     try {
-      Object.assign(report.files, JSON.parse(fs.readFileSync(input, 'utf8')).files ?? {});
+      reports.push(JSON.parse(fs.readFileSync(input, 'utf8')));
     } catch (e) {
       console.error(`cannot read the Stryker JSON report ${input}: ${e.message}`);
       process.exit(2);
     }
   }
-  const summary = summarize(report);
+  const summary = summarize(merge(reports));
   fs.mkdirSync(path.dirname(args.output), { recursive: true });
   fs.writeFileSync(args.output, render(summary, args.inputs.join('`, `')));
   const below = summary.rows.filter((r) => !r.ok);

@@ -17,6 +17,12 @@ case "$scope" in all | deployer | constructs) ;; *) echo "usage: npm run test:mu
 
 if [[ $scope == all || $scope == deployer ]]; then
   STRYKER_TESTS=deployer npx stryker run --concurrency "$concurrency" --mutate 'src/deployer/**/*.ts,!src/deployer/deployer-function.ts'
+  # The static mutants (module-level constants) of the files that have them, against the tests
+  # that read those constants: each static mutant runs every test of its run. The report takes,
+  # for each mutant, the best result of the two runs.
+  static_tests=test/deployer/properties.test.ts,test/deployer/crafted-events.test.ts,test/deployer/service-settings.test.ts,test/deployer/discovery-error.test.ts,test/deployer/failure-reasons.test.ts,test/deployer/discovery-retries.test.ts,test/deployer/trust.test.ts,test/deployer/retry.test.ts,test/deployer/registration.test.ts,test/deployer/cleanup.test.ts
+  static_files=src/deployer/properties.ts,src/deployer/service-settings.ts,src/deployer/discovery-error.ts,src/deployer/trust.ts,src/deployer/admin-retries.ts,src/deployer/retry.ts
+  STRYKER_STATIC=1 STRYKER_TESTS="$static_tests" npx stryker run --concurrency "$concurrency" --mutate "$static_files"
 fi
 if [[ $scope == all || $scope == constructs ]]; then
   # Each construct file against the test files that exercise it: the whole construct suite per
@@ -41,7 +47,7 @@ if [[ $scope == all || $scope == constructs ]]; then
 fi
 
 inputs=()
-for report in reports/mutation.json reports/mutation-constructs.json; do
+for report in reports/mutation.json reports/mutation-static.json reports/mutation-constructs.json; do
   [[ -f $report ]] && inputs+=(--input "$report")
 done
 node scripts/mutation-report.mjs "${inputs[@]}"

@@ -41,7 +41,7 @@ export function describeDiscoveryFailure(message: string, restateCode?: string):
     let detail = handler[1];
     try {
       const parsed = JSON.parse(handler[1]) as { errorType?: string; errorMessage?: string };
-      detail = `${parsed.errorType ?? 'Error'}: ${parsed.errorMessage ?? ''}`;
+      detail = `${parsed.errorType ?? 'Error'}${parsed.errorMessage ? `: ${parsed.errorMessage}` : ''}`;
     } catch {
       // keep the raw text
     }

@@ -47,10 +47,11 @@ describe('Update of the same deployment', () => {
   });
 
   test('the old statement stays while another deployment still uses it', async () => {
-    fakes.admin.route = healthyAdmin(listing([{ id: 'dp_other', arn: LAMBDA_ARN, assume_role_arn: OLD_ROLE }]));
+    const other = (id: string) => ({ id, arn: LAMBDA_ARN, assume_role_arn: OLD_ROLE });
+    fakes.admin.route = healthyAdmin(listing([other('dp_other'), other('dp_third')]));
     const response = await invoke(fakes, 'Update', props(), { physicalResourceId: DEPLOYMENT_ID, oldProps: props({ AssumeRoleArn: OLD_ROLE }) });
     expect(lambdaCalls()).toEqual([`POST ${policy}`]);
-    expect(response.Reason).toMatch(new RegExp(`; kept the invoker role's invoke permission on ${LAMBDA_ARN}, which dp_other still use\\(s\\)$`));
+    expect(response.Reason).toMatch(new RegExp(`; kept the invoker role's invoke permission on ${LAMBDA_ARN}, which dp_other, dp_third still use\\(s\\)$`));
   });
 
   test('the old statement stays when the other deployments cannot be listed', async () => {

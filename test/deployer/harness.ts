@@ -39,6 +39,8 @@ export interface Fakes {
   readonly admin: RecordingServer;
   readonly cfn: RecordingServer;
   readonly secrets: RecordingServer;
+  /** The deployer's log lines of the current test, parsed (`message` and its fields). */
+  readonly logs: Record<string, any>[];
 }
 
 /**
@@ -80,7 +82,7 @@ export const listing = (deployments: object[]): Route => (r) =>
 
 /** Starts the fakes, points the AWS SDK at them and quiets the deployer's log; call in a describe or file scope. */
 export function useFakes(): Fakes {
-  const fakes = {} as { admin: RecordingServer; cfn: RecordingServer; secrets: RecordingServer };
+  const fakes = { logs: [] } as unknown as { admin: RecordingServer; cfn: RecordingServer; secrets: RecordingServer; logs: Record<string, any>[] };
   beforeAll(async () => {
     fakes.admin = await RecordingServer.start(healthyAdmin());
     fakes.cfn = await RecordingServer.start(() => ({ status: 200 }));
@@ -94,7 +96,8 @@ export function useFakes(): Fakes {
     fakes.admin.requests.length = 0;
     fakes.secrets.requests.length = 0;
     fakes.admin.route = healthyAdmin();
-    jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    fakes.logs.length = 0;
+    jest.spyOn(console, 'log').mockImplementation((line: string) => void fakes.logs.push(parseLogLine(line)));
     // Backoff without jitter: every retry and probe waits the 100 ms floor, so tests stay fast.
     jest.spyOn(Math, 'random').mockReturnValue(0);
   });
@@ -106,6 +109,17 @@ export function useFakes(): Fakes {
   });
   return fakes;
 }
+
+function parseLogLine(line: string): Record<string, any> {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return { message: line };
+  }
+}
+
+/** The deployer's log lines of the current test whose message is `message`. */
+export const logged = (fakes: Fakes, message: string) => fakes.logs.filter((l) => l.message === message);
 
 /** Properties of a Lambda registration against `adminUrl`, with an API key. */
 export function lambdaProps(adminUrl: string, extra: Partial<DeploymentResourceProperties> = {}): DeploymentResourceProperties {

@@ -3,7 +3,7 @@
  * is not healthy within HealthTimeoutSeconds, one that the deployer runs out of time for, and a
  * rejected key, each with its own reason; requests never carry a token that does not exist.
  */
-import { closedPort, healthyAdmin, invoke, lambdaProps, registerCount, SECRET_ARN, useFakes } from './harness';
+import { closedPort, healthyAdmin, invoke, lambdaProps, logged, registerCount, SECRET_ARN, useFakes } from './harness';
 
 const fakes = useFakes();
 const props = (extra = {}) => lambdaProps(fakes.admin.url, extra);
@@ -66,6 +66,9 @@ describe('an admin API that answers, but not 200', () => {
     expect(response.Status).toBe('SUCCESS');
     expect(healthProbes()).toHaveLength(4);
     expect(registerCount(fakes.admin)).toBe(1);
+    const url = `${fakes.admin.url}/health`;
+    expect(logged(fakes, 'admin API not healthy yet')).toEqual([1, 2, 3].map((attempt) => ({ message: 'admin API not healthy yet', url, attempt, last: 'HTTP 503' })));
+    expect(logged(fakes, 'admin API healthy')).toEqual([{ message: 'admin API healthy', url, attempts: 4, waitedMs: expect.any(Number) }]);
   });
 });
 

@@ -4,7 +4,8 @@
  * at most MaxPrunedPerRun per run; a failure stops pruning without failing the registration.
  */
 import { Route } from './fakes';
-import { DEPLOYMENT_ID, deletes, healthyAdmin, invoke, lambdaProps, listing, OWNER, useFakes } from './harness';
+import { DEPLOYMENT_ID, deletes, healthyAdmin, invoke, isLambda, LAMBDA_ARN, lambdaProps, listing, logged, OWNER, ROLE_ARN, useFakes } from './harness';
+import { statementId } from '../../src/deployer/statement-id';
 
 const fakes = useFakes();
 const props = (extra = {}) => lambdaProps(fakes.admin.url, { PruneDrained: 'true', ...extra });
@@ -77,6 +78,14 @@ describe('what is never pruned', () => {
     const response = await invoke(fakes, 'Create', props());
     expect(pruned()).toEqual(['dp_d1']);
     expect(response.Reason).toMatch(/; pruned \[dp_d1\], kept draining \[dp_d2 \(4 in flight\)\]$/);
+    expect(logged(fakes, 'pruned')).toEqual([{ message: 'pruned', removed: ['dp_d1'], kept: ['dp_d2 (4 in flight)'], deferred: 0 }]);
+  });
+
+  test('only draining ones older: the reason says they were kept, and nothing was pruned', async () => {
+    fakes.admin.route = healthyAdmin((r) => listing([mine('dp_d1', 1)])(r) ?? (r.path === '/query' ? { status: 200, body: { rows: [{ count: 2 }] } } : undefined));
+    const response = await invoke(fakes, 'Create', props());
+    expect(pruned()).toEqual([]);
+    expect(response.Reason).toBe(`Registered Lambda ${LAMBDA_ARN} as ${DEPLOYMENT_ID} with services [Greeter]; pruned [], kept draining [dp_d1 (2 in flight)]`);
   });
 
   test('without PruneDrained, or without an owner, nothing is listed or removed', async () => {
@@ -90,8 +99,9 @@ describe('what is never pruned', () => {
   test('nothing older: no pruning note in the reason', async () => {
     fakes.admin.route = healthyAdmin(listing([mine(DEPLOYMENT_ID, 6)]));
     const response = await invoke(fakes, 'Create', props());
-    expect(response.Reason).not.toContain('pruned');
+    expect(response.Reason).toBe(`Registered Lambda ${LAMBDA_ARN} as ${DEPLOYMENT_ID} with services [Greeter]`);
     expect(pruned()).toEqual([]);
+    expect(logged(fakes, 'pruned')).toEqual([{ message: 'pruned', removed: [], kept: [], deferred: 0 }]);
   });
 });
 
@@ -104,6 +114,9 @@ describe('a failure while pruning', () => {
     // Newest first: dp_d3 goes, dp_d2 fails, dp_d1 is not tried.
     expect(deletes(fakes.admin)).toEqual(['/deployments/dp_d3?force=true', '/deployments/dp_d2?force=true']);
     expect(response.Reason).toMatch(new RegExp(`; pruning stopped: DELETE ${fakes.admin.url}/deployments/dp_d2\\?force=true answered HTTP 500: locked$`));
+    expect(logged(fakes, 'pruning stopped')).toEqual([
+      { message: 'pruning stopped', error: `DELETE ${fakes.admin.url}/deployments/dp_d2?force=true answered HTTP 500: locked` },
+    ]);
   });
 });
 
@@ -131,5 +144,48 @@ describe('deployment ids from the listing never reach the SQL query unchecked', 
       { query: "SELECT COUNT(*) AS count FROM sys_invocation_status WHERE pinned_deployment_id = 'dp_A1b2' AND status != 'completed'" },
     ]);
     expect(pruned()).toEqual(['dp_z', 'dp_A1b2']);
+  });
+});
+
+describe("a pruned version's invoke grant (GrantInvoke)", () => {
+  const OLD_ARN = 'arn:aws:lambda:us-east-1:111111111111:function:greeter:6';
+  const OTHER_ROLE = 'arn:aws:iam::111111111111:role/OtherInvoker';
+  const sid = (role: string) => statementId(role, fakes.admin.url);
+  const policyPath = (role: string) => `/2015-03-31/functions/${encodeURIComponent(OLD_ARN)}/policy/${sid(role)}`;
+  const revokes = () => fakes.admin.requests.filter((r) => r.method === 'DELETE' && isLambda(r.path)).map((r) => r.path.split('?')[0]);
+  const old = (extra: object = {}) => ({ ...mine('dp_d1', 1), arn: OLD_ARN, ...extra });
+  const granting = (extra = {}) => props({ GrantInvoke: 'true', ...extra });
+
+  test('goes with the pruned deployment: its own role, or else the registration\'s', async () => {
+    fakes.admin.route = healthyAdmin(listing([old({ assume_role_arn: OTHER_ROLE })]));
+    let response = await invoke(fakes, 'Create', granting());
+    expect(pruned()).toEqual(['dp_d1']);
+    expect(revokes()).toEqual([policyPath(OTHER_ROLE)]);
+    expect(response.Reason).toBe(
+      `Registered Lambda ${LAMBDA_ARN} as ${DEPLOYMENT_ID} with services [Greeter]; pruned [dp_d1]; removed the invoker role's invoke permission on ${OLD_ARN}`,
+    );
+
+    fakes.admin.requests.length = 0;
+    fakes.admin.route = healthyAdmin(listing([old()]));
+    response = await invoke(fakes, 'Create', granting());
+    expect(revokes()).toEqual([policyPath(ROLE_ARN)]);
+  });
+
+  test('stays while another deployment invokes the same version through the same role', async () => {
+    const sharing = { id: 'dp_other', arn: OLD_ARN, assume_role_arn: ROLE_ARN, metadata: { 'restate-cloud-cdk.owner': 'someone/else' } };
+    fakes.admin.route = healthyAdmin(listing([old({ assume_role_arn: ROLE_ARN }), sharing]));
+    const response = await invoke(fakes, 'Create', granting());
+    expect(pruned()).toEqual(['dp_d1']);
+    expect(revokes()).toEqual([]);
+    expect(response.Reason).toMatch(/; pruned \[dp_d1\]$/);
+  });
+
+  test('is not touched without GrantInvoke, nor for an HTTP deployment', async () => {
+    fakes.admin.route = healthyAdmin(listing([old({ assume_role_arn: ROLE_ARN })]));
+    await invoke(fakes, 'Create', props({ GrantInvoke: 'false' }));
+    fakes.admin.route = healthyAdmin(listing([{ ...mine('dp_d1', 1), uri: 'https://services.example.com/' }]));
+    await invoke(fakes, 'Create', granting());
+    expect(pruned()).toEqual(['dp_d1', 'dp_d1']);
+    expect(revokes().filter((p) => p.includes(encodeURIComponent(OLD_ARN)))).toEqual([]);
   });
 });

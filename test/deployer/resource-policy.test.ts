@@ -36,6 +36,9 @@ const alreadyExists = () => lambdaError(
 // the two is visible; it lives as long as the file, since the deployer caches its LambdaClient.
 let server: RecordingServer;
 let cfn: RecordingServer;
+/** The deployer's log lines of the current test whose message is `message`. */
+let logs: Record<string, unknown>[] = [];
+const logged = (message: string) => logs.filter((l) => l.message === message);
 
 /** A healthy admin API with no other deployments, and a Lambda API that grants; `overrides` answer first. */
 function route(overrides: Route = () => undefined): Route {
@@ -111,7 +114,8 @@ beforeEach(() => {
   forgetAllSecrets();
   server.requests.length = 0;
   server.route = route();
-  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  logs = [];
+  jest.spyOn(console, 'log').mockImplementation((line: string) => void logs.push(JSON.parse(line)));
 });
 
 afterEach(() => {
@@ -146,6 +150,8 @@ describe('Create with GrantInvoke', () => {
     const response = await invoke('Create', props());
     expect(response.Status).toBe('SUCCESS');
     expect(server.calls()).toEqual([addPermission(), 'POST /deployments', 'GET /services/Greeter']);
+    expect(logged('invoke permission present')).toEqual([{ message: 'invoke permission present', functionName: LAMBDA_ARN, statementId: SID }]);
+    expect(logged('invoke permission added')).toEqual([]);
   });
 
   test('AccessDenied fails naming function, role, action and error, without registering', async () => {
@@ -182,6 +188,24 @@ describe('Create with GrantInvoke', () => {
     expect(response.Status).toBe('SUCCESS');
     expect(server.calls()).toEqual([addPermission(), addPermission(), 'POST /deployments', 'GET /services/Greeter']);
     expect(addBodies()[1]).toEqual(addBodies()[0]);
+    expect(logged('retrying invoke permission')).toEqual([
+      {
+        message: 'retrying invoke permission',
+        functionName: LAMBDA_ARN,
+        attempt: 1,
+        error: `ResourceConflictException: The operation cannot be performed at this time. An update is in progress for resource: ${LAMBDA_ARN}`,
+      },
+    ]);
+  });
+
+  test('throttling that outlasts the SDK\'s own retries is retried by the deployer', async () => {
+    // The SDK tries three times; the fourth refusal reaches the deployer, which tries again.
+    let n = 0;
+    server.route = route((r) => (isLambda(r.path) && n++ < 4 ? lambdaError(429, 'TooManyRequestsException', 'Rate exceeded') : undefined));
+    const response = await invoke('Create', props(), { remainingMs: 20_000 });
+    expect(response.Status).toBe('SUCCESS');
+    expect(lambdaCalls().length).toBeGreaterThan(3);
+    expect(logged('retrying invoke permission').map((l) => l.error)).toContain('TooManyRequestsException: Rate exceeded');
   });
 
   test('a conflict that persists fails within the deadline', async () => {
@@ -322,6 +346,7 @@ describe('Delete with GrantInvoke', () => {
     expect(response.Status).toBe('SUCCESS');
     expect(lambdaCalls()).toEqual([removePermission()]);
     expect(response.Reason).toBe(`Removed deployment dp_abc; the invoker role's invoke permission on ${LAMBDA_ARN} was already gone.`);
+    expect(logged('invoke permission already gone')).toEqual([{ message: 'invoke permission already gone', functionName: LAMBDA_ARN, statementId: SID }]);
   });
 
   test('a statement that cannot be removed is reported, and Delete still succeeds', async () => {
@@ -334,6 +359,9 @@ describe('Delete with GrantInvoke', () => {
       `Removed deployment dp_abc; the invoker role's invoke permission on ${LAMBDA_ARN} was not removed (ServiceException: internal failure); ` +
         `remove statement ${SID} by hand if it is no longer needed.`,
     );
+    expect(logged('invoke permission not removed')).toEqual([
+      { message: 'invoke permission not removed', functionName: LAMBDA_ARN, statementId: SID, error: 'ServiceException: internal failure' },
+    ]);
   });
 });
 

@@ -130,6 +130,14 @@ describe('withRetry, the one retry loop', () => {
     expect(attempts).toEqual([0]);
   });
 
+  test('room for exactly the delay and the reserve is not enough: the retry needs more', async () => {
+    const { call, attempts } = failing(new Transient('edge'));
+    // A deadline frozen at 1.5 s left: 500 ms of room after the reserve, and a 500 ms delay.
+    const until = { remainingMs: () => 1_500 } as Deadline;
+    await expect(withRetry(call, [{ retries: () => true, delayMs: () => 500, until, reserveMs: 1_000 }])).rejects.toThrow('edge');
+    expect(attempts).toEqual([0]);
+  });
+
   test('a delay that fits with the reserve is waited', async () => {
     const { call, attempts } = failing(new Transient('1'));
     const until = Deadline.in(5_000);
