@@ -3,6 +3,12 @@
 // per mutated file (mutants by status, score, threshold), then the surviving mutants.
 //
 //   node scripts/mutation-report.mjs [--input reports/mutation.json ...] [--output reports/MUTATION.md] [--no-fail]
+//   node scripts/mutation-report.mjs --check
+//
+// --check (part of `npx projen check`) writes nothing: it reads the committed incremental files
+// (reports/stryker-incremental*.json, which hold every mutant's last result), fails when a file
+// is below its threshold, and names the files whose source changed since they were measured
+// (to be measured again with `npm run test:mutation` before the next release).
 //
 // Several --input reports (runs over parts of src/, or the static-mutant run) are merged mutant by
 // mutant: a mutant in more than one report counts with its best result (killed over survived over
@@ -13,16 +19,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+const INCREMENTAL_FILES = ['reports/stryker-incremental.json', 'reports/stryker-incremental-static.json', 'reports/stryker-incremental-constructs.json'];
 const DEPLOYER_THRESHOLD = 85;
 const DEFAULT_THRESHOLD = 90;
 
 function parseArgs(argv) {
-  const args = { inputs: [], output: 'reports/MUTATION.md', fail: true };
+  const args = { inputs: [], output: 'reports/MUTATION.md', fail: true, check: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--input' || a === '-i') args.inputs.push(argv[++i]);
     else if (a === '--output' || a === '-o') args.output = argv[++i];
     else if (a === '--no-fail') args.fail = false;
+    else if (a === '--check') args.check = true;
     else if (a === '--help' || a === '-h') {
       console.log('usage: node scripts/mutation-report.mjs [--input reports/mutation.json] [--output reports/MUTATION.md] [--no-fail]');
       process.exit(0);
@@ -31,7 +39,9 @@ function parseArgs(argv) {
       process.exit(2);
     }
   }
-  if (args.inputs.length === 0) args.inputs.push('reports/mutation.json');
+  if (args.inputs.length === 0) {
+    args.inputs.push(...(args.check ? INCREMENTAL_FILES.filter((f) => fs.existsSync(f)) : ['reports/mutation.json']));
+  }
   return args;
 }
 
@@ -73,7 +83,7 @@ export function summarize(report) {
 }
 
 /** Ignored because it is static and the run ignored static mutants (not marked equivalent). */
-const isStatic = (m) => /static mutant/i.test(m.statusReason ?? '');
+const isStatic = (m) => m.status === 'Ignored' && (m.static === true || /static mutant/i.test(m.statusReason ?? ''));
 
 const RANK = { Killed: 5, Timeout: 5, CompileError: 4, RuntimeError: 4, Survived: 3, NoCoverage: 2, Pending: 1, Ignored: 1 };
 const rank = (m) => (m.status === 'Ignored' && !isStatic(m) ? 6 : (RANK[m.status] ?? 0));
@@ -150,12 +160,20 @@ function main() {
       process.exit(2);
     }
   }
-  const summary = summarize(merge(reports));
-  fs.mkdirSync(path.dirname(args.output), { recursive: true });
-  fs.writeFileSync(args.output, render(summary, args.inputs.join('`, `')));
+  const merged = merge(reports);
+  const summary = summarize(merged);
+  if (args.check) {
+    const stale = Object.entries(merged.files)
+      .filter(([file, result]) => !fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== result.source)
+      .map(([file]) => file);
+    if (stale.length > 0) console.log(`changed since measured (run npm run test:mutation before the next release): ${stale.join(', ')}`);
+  } else {
+    fs.mkdirSync(path.dirname(args.output), { recursive: true });
+    fs.writeFileSync(args.output, render(summary, args.inputs.join('`, `')));
+  }
   const below = summary.rows.filter((r) => !r.ok);
   for (const r of summary.rows) console.log(`${r.ok ? 'ok   ' : 'BELOW'} ${r.score.toFixed(2).padStart(6)}% (>= ${r.threshold}%) ${r.file}`);
-  console.log(`wrote ${args.output}: ${summary.survivors.length} surviving mutant(s)`);
+  console.log(args.check ? `${summary.survivors.length} surviving mutant(s)` : `wrote ${args.output}: ${summary.survivors.length} surviving mutant(s)`);
   if (below.length > 0) {
     console.error(`${below.length} file(s) below their mutation score threshold: ${below.map((r) => r.file).join(', ')}`);
     if (args.fail) process.exit(1);

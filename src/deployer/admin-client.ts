@@ -19,7 +19,7 @@ export class AdminApiError extends Error {
    * endpoint's), after retrying discovery itself.
    */
   get isDiscoveryFailure(): boolean {
-    return this.status === 400 || (this.restateCode !== undefined && DISCOVERY_FAILURE_CODES.includes(this.restateCode));
+    return this.status === 400 || (DISCOVERY_FAILURE_CODES as ReadonlyArray<string | undefined>).includes(this.restateCode);
   }
 
   /** The key was rejected: retrying cannot help. */
@@ -103,10 +103,8 @@ export class AdminClient {
 
   /** Resolves with the HTTP status of GET /health; rejects with TransportError when unreachable. */
   async healthStatus(timeoutMs: number): Promise<number> {
-    const res = await request({ method: 'GET', url: `${this.adminUrl}/health`, headers: this.headers, timeoutMs, ...this.transport });
-    if (res.status === 401 || res.status === 403) {
-      throw new AdminApiError('GET', `${this.adminUrl}/health`, res.status, ...errorMessage(res.body));
-    }
+    const res = await this.send('GET', '/health', undefined, timeoutMs);
+    if (res.status === 401 || res.status === 403) throw res.error();
     return res.status;
   }
 
@@ -151,36 +149,32 @@ export class AdminClient {
     const query =
       `SELECT COUNT(*) AS count FROM sys_invocation_status WHERE pinned_deployment_id = '${deploymentId}' AND status != 'completed'`;
     const { json } = await this.call('POST', '/query', { query }, timeoutMs);
-    const rows = (json as { rows?: { count?: number | string }[] }).rows ?? [];
-    return Number(rows[0]?.count ?? 0);
+    const count = (json as { rows?: { count?: number | string }[] }).rows?.[0]?.count;
+    return Number(count ?? 0);
   }
 
+  /** One request; its answer, and the error that names it. */
+  private async send(method: string, path: string, body: object | undefined, timeoutMs: number) {
+    const url = `${this.adminUrl}${path}`;
+    const res = await request({ method, url, headers: this.headers, body: body && JSON.stringify(body), timeoutMs, ...this.transport });
+    return { ...res, error: () => new AdminApiError(method, url, res.status, ...errorMessage(res.body)) };
+  }
+
+  /** A request that must answer 2xx (or one of `okStatuses`); its JSON body, `{}` when none. */
   private async call(
     method: string,
     path: string,
-    body: unknown,
+    body: object | undefined,
     timeoutMs: number,
-    okStatuses: number[] = [],
+    okStatuses?: number[],
   ): Promise<{ status: number; json: unknown }> {
-    const url = `${this.adminUrl}${path}`;
-    const res = await request({
-      method,
-      url,
-      headers: this.headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      timeoutMs,
-      ...this.transport,
-    });
-    if ((res.status < 200 || res.status >= 300) && !okStatuses.includes(res.status)) {
-      throw new AdminApiError(method, url, res.status, ...errorMessage(res.body));
-    }
+    const res = await this.send(method, path, body, timeoutMs);
+    if ((res.status < 200 || res.status >= 300) && !okStatuses?.includes(res.status)) throw res.error();
     let json: unknown = {};
-    if (res.body.trim().length > 0) {
-      try {
-        json = JSON.parse(res.body);
-      } catch {
-        json = {};
-      }
+    try {
+      json = JSON.parse(res.body);
+    } catch {
+      // An empty body (202, 204) or one that is not JSON: read as {}.
     }
     return { status: res.status, json };
   }

@@ -12,9 +12,10 @@ export interface CfnResult {
 
 /** CloudFormation rejects response bodies over 4096 bytes: the reason is cut to fit. */
 const MAX_BODY_BYTES = 4096;
+const TRUNCATED = ' [truncated]';
 
 export function responseBody(event: CloudFormationCustomResourceEvent, result: CfnResult, logStream?: string): string {
-  const build = (reason: string) =>
+  const build = (reason: string, data: Record<string, string>) =>
     JSON.stringify({
       Status: result.status,
       Reason: reason,
@@ -23,14 +24,23 @@ export function responseBody(event: CloudFormationCustomResourceEvent, result: C
       RequestId: event.RequestId,
       LogicalResourceId: event.LogicalResourceId,
       NoEcho: false,
-      Data: result.data ?? {},
+      Data: data,
     });
   let reason = result.reason ?? (logStream ? `See CloudWatch log stream ${logStream}` : 'OK');
-  let body = build(reason);
-  while (Buffer.byteLength(body) > MAX_BODY_BYTES && reason.length > 0) {
+  let data = result.data ?? {};
+  if (Buffer.byteLength(build(TRUNCATED, data)) > MAX_BODY_BYTES) {
+    // No reason would fit beside the data (hundreds of service names): an answer without it
+    // still ends the wait, and its reason says why the attributes are missing.
+    data = {};
+    reason = `The response's Data (${Object.keys(result.data ?? {}).join(', ')}) was left out: it exceeds CloudFormation's ${MAX_BODY_BYTES}-byte limit. ${reason}`;
+  }
+  let body = build(reason, data);
+  // Each cut removes at least as many bytes as the body is over (every character is 1 byte or
+  // more); it stops at the marker alone.
+  while (Buffer.byteLength(body) > MAX_BODY_BYTES && reason.length > TRUNCATED.length) {
     const over = Buffer.byteLength(body) - MAX_BODY_BYTES;
-    reason = reason.slice(0, Math.max(0, reason.length - over - 16)) + ' [truncated]';
-    body = build(reason);
+    reason = reason.slice(0, Math.max(0, reason.length - TRUNCATED.length - over)) + TRUNCATED;
+    body = build(reason, data);
   }
   return body;
 }

@@ -198,10 +198,35 @@ describe('errors', () => {
     expect((await failWith(status, { message: 'x' })).isAuthError).toBe(expected);
   });
 
-  test('3xx answers are errors too', async () => {
-    const e = await failWith(304, undefined, '');
+  test.each([300, 304])('3xx answers (%i) are errors too', async (status) => {
+    const e = await failWith(status, undefined, '');
     expect(e).toBeInstanceOf(AdminApiError);
-    expect(e.status).toBe(304);
+    expect(e.status).toBe(status);
+  });
+
+  test('each call names its method and URL', async () => {
+    server.route = answer({ status: 500, body: { message: 'down' } });
+    const messages = await Promise.all([
+      client().getService('Greeter', 1_000).catch((e) => e.message),
+      client().listDeployments(1_000).catch((e) => e.message),
+      client().setServicePublic('Greeter', true, 1_000).catch((e) => e.message),
+      client().register({ uri: 'http://x', force: false, breaking: false }, 1_000).catch((e) => e.message),
+    ]);
+    expect(messages).toEqual([
+      `GET ${server.url}/services/Greeter answered HTTP 500: down`,
+      `GET ${server.url}/deployments answered HTTP 500: down`,
+      `PATCH ${server.url}/services/Greeter answered HTTP 500: down`,
+      `POST ${server.url}/deployments answered HTTP 500: down`,
+    ]);
+  });
+
+  test('a client whose signal was aborted sends nothing', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const e = await new AdminClient({ adminUrl: server.url, signal: controller.signal }).listDeployments(1_000).catch((x) => x);
+    expect(e).toBeInstanceOf(TransportError);
+    expect(e.message).toContain('aborted: the deployer stopped waiting');
+    expect(server.requests).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { deploymentEvent, RecordingServer } from './fakes';
+import { closedPort } from './harness';
 import { responseBody, sendResponse } from '../../src/deployer/cfn-response';
 
 const event = (cfnUrl = 'http://127.0.0.1:9') =>
@@ -49,6 +50,35 @@ describe('responseBody', () => {
     expect(JSON.parse(body).Reason.endsWith(' [truncated]')).toBe(true);
   });
 
+  test('a body of exactly 4096 bytes is sent whole', () => {
+    const fill = (n: number) => responseBody(event(), { status: 'FAILED', physicalResourceId: 'x', reason: 'x'.repeat(n) });
+    const overhead = Buffer.byteLength(fill(0));
+    const exact = fill(4096 - overhead);
+    expect(Buffer.byteLength(exact)).toBe(4096);
+    expect(JSON.parse(exact).Reason).toBe('x'.repeat(4096 - overhead));
+    expect(JSON.parse(fill(4097 - overhead)).Reason.endsWith(' [truncated]')).toBe(true);
+  });
+
+  test('characters JSON escapes (two bytes each) are cut until the body fits', () => {
+    const body = responseBody(event(), { status: 'FAILED', physicalResourceId: 'x', reason: '"'.repeat(3_000) });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(4096);
+    expect(JSON.parse(body).Reason).toMatch(/^"+ \[truncated\]$/);
+  });
+
+  test('data too large for any reason beside it is left out, and the reason says so', () => {
+    const ServiceNames = Array.from({ length: 400 }, (_, i) => `Service${i}`).join(',');
+    const body = responseBody(event(), { status: 'SUCCESS', physicalResourceId: 'dp_1', reason: 'Registered', data: { DeploymentId: 'dp_1', ServiceNames } });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(4096);
+    const parsed = JSON.parse(body);
+    expect(parsed.Data).toEqual({});
+    expect(parsed.Reason).toBe("The response's Data (DeploymentId, ServiceNames) was left out: it exceeds CloudFormation's 4096-byte limit. Registered");
+  });
+
+  test('ids too large for any body still give an answer (which CloudFormation then refuses)', () => {
+    const body = responseBody(event(), { status: 'FAILED', physicalResourceId: 'x'.repeat(5_000), reason: 'boom' });
+    expect(JSON.parse(body).Reason).toBe(' [truncated]');
+  });
+
   test('a reason that fits is sent whole', () => {
     const reason = 'x'.repeat(3_500);
     expect(JSON.parse(responseBody(event(), { status: 'FAILED', physicalResourceId: 'x', reason })).Reason).toBe(reason);
@@ -60,9 +90,12 @@ describe('sendResponse', () => {
   beforeAll(async () => {
     cfn = await RecordingServer.start(() => ({ status: 200 }));
   });
+  let logs: Record<string, unknown>[] = [];
   beforeEach(() => {
     cfn.requests.length = 0;
-    jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    cfn.route = () => ({ status: 200 });
+    logs = [];
+    jest.spyOn(console, 'log').mockImplementation((l: string) => void logs.push(JSON.parse(l)));
   });
   afterEach(() => jest.restoreAllMocks());
   afterAll(() => cfn.stop());
@@ -77,25 +110,52 @@ describe('sendResponse', () => {
     expect(r.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'dp_1', Reason: 'ok' });
   });
 
-  test('a 5xx is retried; the first 2xx ends it', async () => {
+  const send = () => sendResponse(event(cfn.url), { status: 'SUCCESS', physicalResourceId: 'dp_1', reason: 'ok' });
+  const to = () => `${cfn.url}/cfn-response`;
+
+  test('a 5xx is retried; the first 2xx ends it; each step is logged', async () => {
     let n = 0;
-    cfn.route = () => ({ status: n++ === 0 ? 503 : 200 });
-    await sendResponse(event(cfn.url), { status: 'SUCCESS', physicalResourceId: 'dp_1', reason: 'ok' });
+    cfn.route = () => ({ status: n++ === 0 ? 500 : 299 });
+    await send();
     expect(cfn.requests).toHaveLength(2);
+    expect(logs).toEqual([
+      { message: 'response rejected', httpStatus: 500, attempt: 1, to: to() },
+      { message: 'response not delivered; retrying', error: 'HTTP 500', attempt: 1, to: to() },
+      { message: 'responded', status: 'SUCCESS', physicalResourceId: 'dp_1', to: to() },
+    ]);
   });
 
-  test('a 4xx (an expired or wrong URL) is not retried', async () => {
-    cfn.route = () => ({ status: 403 });
-    await sendResponse(event(cfn.url), { status: 'SUCCESS', physicalResourceId: 'dp_1', reason: 'ok' });
+  test('three attempts in all, about half a second and a second apart, then it gives up saying so', async () => {
+    cfn.route = () => ({ status: 502 });
+    const started = Date.now();
+    await send();
+    expect(cfn.requests).toHaveLength(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+    expect(logs.at(-1)).toEqual({ message: 'response not delivered', error: 'HTTP 502', to: to() });
+  });
+
+  test.each([403, 499, 300])('a %i (e.g. an expired or used URL) is not retried, and is logged', async (status) => {
+    cfn.route = () => ({ status });
+    await send();
     expect(cfn.requests).toHaveLength(1);
+    expect(logs).toEqual([{ message: 'response rejected', httpStatus: status, attempt: 1, to: to() }]);
   });
 
-  test('the log names the host and path, never the pre-signed query', async () => {
-    const lines: string[] = [];
-    (console.log as jest.Mock).mockImplementation((l: string) => lines.push(l));
-    cfn.route = () => ({ status: 200 });
-    await sendResponse(event(cfn.url), { status: 'SUCCESS', physicalResourceId: 'dp_1', reason: 'ok' });
-    expect(lines.join('\n')).toContain(`${cfn.url}/cfn-response`);
-    expect(lines.join('\n')).not.toContain('X-Amz-Signature');
+  test('an unreachable URL is retried, then given up on', async () => {
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}/cfn-response?X-Amz-Signature=abc`;
+    await sendResponse({ ...event(), ResponseURL: url }, { status: 'SUCCESS', physicalResourceId: 'dp_1' });
+    expect(logs.map((l) => l.message)).toEqual(['response not delivered; retrying', 'response not delivered; retrying', 'response not delivered']);
+    expect(logs.at(-1)!.to).toBe(`http://127.0.0.1:${port}/cfn-response`);
+  });
+
+  test('the log names the host and path, never the pre-signed query; a URL that does not parse is not logged', async () => {
+    await send();
+    expect(JSON.stringify(logs)).toContain(to());
+    expect(JSON.stringify(logs)).not.toContain('X-Amz-Signature');
+    logs = [];
+    await sendResponse({ ...event(), ResponseURL: 'not a url?X-Amz-Signature=abc' }, { status: 'SUCCESS', physicalResourceId: 'dp_1' });
+    expect(logs.at(-1)).toMatchObject({ message: 'response not delivered', to: '(invalid ResponseURL)' });
+    expect(JSON.stringify(logs)).not.toContain('X-Amz-Signature');
   });
 });

@@ -4,7 +4,7 @@
  * id, SUCCESS for Delete, naming what it was doing; a registration in flight is hung up).
  */
 import { deploymentEvent, secretsManagerRoute, trustProps } from './fakes';
-import { API_KEY, DEPLOYMENT_ID, FAILED_CREATE_ID, hangingAdmin, invoke, lambdaProps, SECRET_ARN, useFakes } from './harness';
+import { API_KEY, DEPLOYMENT_ID, FAILED_CREATE_ID, hangingAdmin, invoke, lambdaProps, logged, SECRET_ARN, useFakes } from './harness';
 import { handler } from '../../src/deployer/deployer.lambda';
 
 const fakes = useFakes();
@@ -56,6 +56,7 @@ describe('refused properties', () => {
   test('an Update whose previous properties are not ServiceDeployer\'s still registers', async () => {
     const response = await invoke(fakes, 'Update', props(), { physicalResourceId: DEPLOYMENT_ID, oldProps: { Evil: 'x' } });
     expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: DEPLOYMENT_ID });
+    expect(logged(fakes, 'previous properties not used')).toEqual([{ message: 'previous properties not used', error: expect.stringContaining('Evil') }]);
   });
 
   test('a Create without ResourceProperties is refused', async () => {

@@ -6,6 +6,7 @@ import * as http from 'http';
 import * as https from 'https';
 import { AddressInfo } from 'net';
 import { closedPort } from './harness';
+import { AdminClient } from '../../src/deployer/admin-client';
 import { request, TransportError } from '../../src/deployer/http';
 
 let server: http.Server;
@@ -168,6 +169,13 @@ describe('https', () => {
     await expect(request({ method: 'GET', url: tlsUrl, timeoutMs: 2_000, ca: CERT })).resolves.toEqual({ status: 200, body: 'secure' });
     const other = await request({ method: 'GET', url: tlsUrl, timeoutMs: 2_000, ca: OTHER_CA }).catch((x) => x);
     expect(other).toBeInstanceOf(TransportError);
+  });
+
+  test('the admin client passes insecure and its pinned CA on to every request', async () => {
+    await expect(new AdminClient({ adminUrl: tlsUrl, insecure: true }).healthStatus(2_000)).resolves.toBe(200);
+    await expect(new AdminClient({ adminUrl: tlsUrl, ca: CERT }).healthStatus(2_000)).resolves.toBe(200);
+    await expect(new AdminClient({ adminUrl: tlsUrl, ca: OTHER_CA }).healthStatus(2_000)).rejects.toBeInstanceOf(TransportError);
+    await expect(new AdminClient({ adminUrl: tlsUrl }).healthStatus(2_000)).rejects.toBeInstanceOf(TransportError);
   });
 
   test('insecure and a CA do not apply to plain http', async () => {
