@@ -16,14 +16,20 @@
 
 const tests = process.env.STRYKER_TESTS;
 /**
+ * The deployer's own tests, less hung-lambda-api.test.ts: each of its tests waits 10 s for a
+ * Lambda API call to time out, for every mutant it covers (most of the handler). What only it
+ * kills is marked at the source line.
+ */
+const DEPLOYER_TESTS = ['<rootDir>/test/deployer/**/*.test.ts', '!<rootDir>/test/deployer/hung-lambda-api.test.ts'];
+/**
  * Which tests jest runs: all of them by default; `deployer` the deployer's own tests;
  * `deployer+security` those and test/security.test.ts; or a comma-separated list of test files
  * (a subset gives a lower bound of the score: more tests can only kill more mutants).
  */
 function testMatchFor(which) {
   if (!which) return undefined;
-  if (which === 'deployer') return ['<rootDir>/test/deployer/**/*.test.ts'];
-  if (which === 'deployer+security') return ['<rootDir>/test/deployer/**/*.test.ts', '<rootDir>/test/security.test.ts'];
+  if (which === 'deployer') return [...DEPLOYER_TESTS];
+  if (which === 'deployer+security') return [...DEPLOYER_TESTS, '<rootDir>/test/security.test.ts'];
   return which.split(',').map((f) => `<rootDir>/${f.trim().replace(/^\.?\//, '')}`);
 }
 const testMatch = testMatchFor(tests);

@@ -21,7 +21,7 @@ import {
 } from './properties';
 import { pruneDrained } from './pruning';
 import { removeIfDrained } from './removal';
-import { GrantOutcome, grantInvoke, InvokePermissionTarget, revokeInvoke } from './resource-policy';
+import { grantInvoke, InvokePermissionTarget, revokeInvoke } from './resource-policy';
 import { Deadline } from './retry';
 import { applyServiceConfiguration, unknownServices } from './service-settings';
 import { checkTrusted } from './trust';
@@ -67,17 +67,17 @@ export async function registerDeployment(
 
   // Discovery invokes the handler through the invoker role: the grant comes first.
   const target = invokeTarget(props);
-  let granted: GrantOutcome | undefined;
+  let added = false;
   if (target) {
     progress.phase = `granting ${target.roleArn} invoke on ${target.lambdaArn}`;
-    granted = await grantInvoke(target, deadline);
+    added = await grantInvoke(target, deadline);
   }
   const reg: Registration = { client, props, ctx, endpoint, deadline, progress, headers };
   let result: CfnResult & { status: 'SUCCESS' };
   try {
     result = await registerAndConfigure(reg);
   } catch (e) {
-    throw await undoFailedRegistration(reg, e, target && granted === 'added' ? target : undefined);
+    throw await undoFailedRegistration(reg, e, added ? target : undefined);
   }
   const cleanup = await releaseOldGrant(reg, result.physicalResourceId);
   return cleanup ? { ...result, reason: `${result.reason}; ${cleanup}` } : result;

@@ -4,7 +4,7 @@
  * any discovery failure, for DiscoveryRetrySeconds when set. The others are final at once.
  */
 import { capturedFailure } from './discovery-messages';
-import { DEPLOYMENT_ID, hangingAdmin, healthyAdmin, invoke, lambdaProps, logged, registerCount, ROLE_ARN, useFakes } from './harness';
+import { DEPLOYMENT_ID, healthyAdmin, invoke, lambdaProps, logged, registerCount, ROLE_ARN, useFakes } from './harness';
 import { DiscoveryFailureKind } from '../../src/deployer/discovery-error';
 
 const fakes = useFakes();
@@ -87,24 +87,4 @@ describe('an HTTP endpoint', () => {
     expect(logged(fakes, 'retrying').map((l) => l.attempt)).toEqual([1, 2, 3, 4]);
     expect(logged(fakes, 'retrying')[0].last).toBe(`POST ${fakes.admin.url}/deployments answered HTTP 503: partition unavailable`);
   });
-});
-
-test('when time runs out during a retry, the reason names the last discovery failure', async () => {
-  const f = capturedFailure('invoke-denied');
-  let n = 0;
-  const admin = await hangingAdmin(
-    (method, path) => method === 'POST' && path === '/deployments' && n++ > 0,
-    healthyAdmin((r) => (r.method === 'POST' && r.path === '/deployments' ? { status: 500, body: { message: f.message, restate_code: f.code } } : undefined)),
-  );
-  try {
-    // 8 s left: the deployer works for 4 s, then answers.
-    const response = await invoke(fakes, 'Create', lambdaProps(admin.url), { remainingMs: 8_000 });
-    expect(response.Status).toBe('FAILED');
-    expect(response.Reason).toBe(
-      `The deployer ran out of time while registering Lambda ${props().LambdaArn} at ${admin.url}/deployments (last: HTTP 500: ${f.summary}). ` +
-        'Raise the ServiceDeployer timeout or check the admin API.',
-    );
-  } finally {
-    await admin.stop();
-  }
 });

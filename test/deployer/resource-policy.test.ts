@@ -154,6 +154,14 @@ describe('Create with GrantInvoke', () => {
     expect(logged('invoke permission added')).toEqual([]);
   });
 
+  test('"already exists" counts as granted only from a ResourceConflictException', async () => {
+    server.route = route((r) => (isLambda(r.path) ? lambdaError(400, 'InvalidParameterValueException', 'The statement id already exists in another form') : undefined));
+    const response = await invoke('Create', props());
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain('lambda:AddPermission failed with InvalidParameterValueException: The statement id already exists in another form.');
+    expect(server.calls()).toEqual([addPermission()]);
+  });
+
   test('AccessDenied fails naming function, role, action and error, without registering', async () => {
     const denied = `User: arn:aws:sts::111111111111:assumed-role/Deployer/fn is not authorized to perform: lambda:AddPermission on resource: ${LAMBDA_ARN}`;
     server.route = route((r) => (isLambda(r.path) ? lambdaError(403, 'AccessDeniedException', denied) : undefined));
