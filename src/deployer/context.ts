@@ -12,10 +12,34 @@ export const DELETE_BUDGET_MS = 20_000;
 /** A failure whose message is the whole reason CloudFormation shows. */
 export class DeployError extends Error {}
 
-/** What the handler is doing now: named in the reason when time runs out. */
-export interface Progress {
-  phase: string;
-  last?: string;
+/**
+ * What the handler is doing now, and the last failed answer in that phase: named in the reason
+ * when time runs out. A new phase starts without one (an earlier phase's failure is not news).
+ */
+export class Progress {
+  private current: string;
+  private lastAnswer?: string;
+
+  constructor(phase: string) {
+    this.current = phase;
+  }
+
+  get phase(): string {
+    return this.current;
+  }
+
+  set phase(phase: string) {
+    this.current = phase;
+    this.lastAnswer = undefined;
+  }
+
+  get last(): string | undefined {
+    return this.lastAnswer;
+  }
+
+  set last(answer: string | undefined) {
+    this.lastAnswer = answer;
+  }
 }
 
 /** The request being answered: which resource, its previous properties, and when to hang up. */

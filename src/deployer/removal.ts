@@ -28,7 +28,7 @@ const DEPLOYMENT_ID = /^dp_[A-Za-z0-9]+$/;
 export async function removeIfDrained(client: AdminClient, deploymentId: string, deadline: Deadline): Promise<string> {
   try {
     // The query engine may answer 5xx while a partition moves (seen under load): retried.
-    const inFlight = await withRetries({ phase: `counting invocations pinned to ${deploymentId}` }, deadline, () =>
+    const inFlight = await withRetries(new Progress(`counting invocations pinned to ${deploymentId}`), deadline, () =>
       client.inFlightInvocations(deploymentId, deadline.cap(CALL_TIMEOUT_MS)),
     );
     if (inFlight > 0) return `kept: ${inFlight} invocation(s) are pinned to it`;

@@ -1,5 +1,5 @@
 /** How the deployer names what it works on, in reasons and progress. */
-import { describeEndpoint, describeOwner, message } from '../../src/deployer/context';
+import { describeEndpoint, describeOwner, message, Progress } from '../../src/deployer/context';
 
 const LAMBDA_ARN = 'arn:aws:lambda:us-east-1:111111111111:function:greeter:7';
 const STACK_ID = 'arn:aws:cloudformation:us-east-1:111111111111:stack/Orders/5e1a2b3c';
@@ -30,4 +30,13 @@ test('the message of anything thrown', () => {
   expect(message(new Error('boom'))).toBe('boom');
   expect(message('text')).toBe('text');
   expect(message(undefined)).toBe('undefined');
+});
+
+test('progress: the last failed answer belongs to its phase, and a new phase starts without one', () => {
+  const progress = new Progress('waiting for the admin API');
+  expect(progress.last).toBeUndefined();
+  progress.last = 'HTTP 503';
+  expect([progress.phase, progress.last]).toEqual(['waiting for the admin API', 'HTTP 503']);
+  progress.phase = 'registering';
+  expect([progress.phase, progress.last]).toEqual(['registering', undefined]);
 });
