@@ -1,7 +1,7 @@
 /**
  * Create and Update: registering a deployment and making it serve as asked.
  */
-import { AdminApiError, AdminClient, Deployment, RegisterRequest, RegisterResponse, ServiceMetadata, TransportError } from './admin-client';
+import { AdminClient, Deployment, RegisterRequest, RegisterResponse, ServiceMetadata } from './admin-client';
 import { discoveryRetry, withRetries } from './admin-retries';
 import { CfnResult } from './cfn-response';
 import { adminClient, readSecretHeaders, waitForHealth } from './connection';
@@ -96,7 +96,9 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
   // An existing deployment answers 200 as it is: serving another revision, owned by another
   // resource, or with an older role or headers. Re-registering it with force fixes all three.
   let services = first.response.services ?? [];
-  const { why, existing, served } = first.status === 201 || force ? { why: [] } : await whyReRegister(reg, deploymentId, services.map((s) => s.name));
+  // A 200 without force: the services were just looked up, and are checked again only after a re-registration.
+  const lookedUp = first.status !== 201 && !force;
+  const { why, existing } = lookedUp ? await whyReRegister(reg, deploymentId, services.map((s) => s.name)) : { why: [] };
   if (why.length > 0) {
     progress.phase = `re-registering ${endpoint} with force to make ${deploymentId} serve (${why.join('; ')})`;
     // The deployment keeps the id of the request that created it: a failed Create's rollback
@@ -111,7 +113,7 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
   }
   const names = services.map((s) => s.name);
   // Just seen serving them all, and not registered again since: no need to look twice.
-  const newer = why.length === 0 && served ? '' : await checkServing(reg, deploymentId, services);
+  const newer = lookedUp && why.length === 0 ? '' : await checkServing(reg, deploymentId, services);
 
   const missing = (props.ExpectedServices ?? []).filter((n) => !names.includes(n));
   if (missing.length > 0) {
@@ -146,7 +148,7 @@ async function registerAndConfigure(reg: Registration): Promise<CfnResult & { st
   let pruned = '';
   if (isTrue(props.PruneDrained) && props.Owner) {
     progress.phase = 'pruning drained deployments';
-    const maxPruned = props.MaxPrunedPerRun === undefined ? Infinity : Number(props.MaxPrunedPerRun);
+    const maxPruned = numberOr(props.MaxPrunedPerRun, Infinity);
     const keep = numberOr(props.RevisionHistoryLimit, DEFAULTS.revisionHistoryLimit);
     pruned = await pruneDrained(client, props, deploymentId, keep, deadline, maxPruned);
   }
@@ -193,14 +195,13 @@ async function whyReRegister(
   reg: Registration,
   deploymentId: string,
   serviceNames: string[],
-): Promise<{ why: string[]; existing?: Deployment; served: boolean }> {
+): Promise<{ why: string[]; existing?: Deployment }> {
   const { client, props, deadline, ctx } = reg;
   const why: string[] = [];
   const notServing = await servedByOthers(client, deploymentId, serviceNames, deadline);
   if (notServing.length > 0) why.push(`[${notServing.map((s) => `${s.name} was served by ${s.by}`).join(', ')}]`);
   const existing = await client.getDeployment(deploymentId, deadline.cap(CALL_TIMEOUT_MS));
-  const served = notServing.length === 0;
-  if (!existing) return { why, served };
+  if (!existing) return { why };
   const meta = existing.metadata ?? {};
   if (meta[STACK_ID_METADATA_KEY] !== ctx.resource.stackId || meta[LOGICAL_ID_METADATA_KEY] !== ctx.resource.logicalId) {
     why.push(`adopted from ${describeOwner(meta)}`);
@@ -208,7 +209,7 @@ async function whyReRegister(
   if (props.LambdaArn && (existing.assume_role_arn ?? undefined) !== props.AssumeRoleArn) why.push('its invoker role changed');
   if (!sameHeaders(existing.additional_headers, reg.headers)) why.push('its headers changed');
   if (props.Uri && props.UseHttp11 !== undefined && (existing.use_http_11 ?? false) !== isTrue(props.UseHttp11)) why.push('its HTTP version changed');
-  return { why, existing, served };
+  return { why, existing };
 }
 
 /** The services among `names` whose latest revision is another deployment than `deploymentId`. */
@@ -252,11 +253,10 @@ async function checkServing(reg: Registration, deploymentId: string, services: S
 }
 
 /**
- * After a failed registration: removes the deployment this request created (unless invocations
- * are pinned to it) and a grant it added, and says in the reason what was left.
+ * After a failed registration, whatever failed: removes the deployment this request created
+ * (unless invocations are pinned to it) and a grant it added, and says in the reason what was left.
  */
 async function undoFailedRegistration(reg: Registration, e: unknown, addedGrant: InvokePermissionTarget | undefined): Promise<Error> {
-  if (!(e instanceof DeployError || e instanceof AdminApiError || e instanceof TransportError)) return e instanceof Error ? e : new Error(String(e));
   const budget = reg.deadline.within(DELETE_BUDGET_MS);
   const notes: string[] = [];
   let deploymentLeft = false;
@@ -281,7 +281,7 @@ async function releaseOldGrant(reg: Registration, deploymentId: string): Promise
   // Only the same deployment of the same handler: old properties never name another function.
   if (!old || reg.ctx.priorId !== deploymentId || old.lambdaArn !== reg.props.LambdaArn) return undefined;
   const current = invokeTarget(reg.props);
-  if (current && current.lambdaArn === old.lambdaArn && current.roleArn === old.roleArn && current.environment === old.environment) return undefined;
+  if (current && current.roleArn === old.roleArn && current.environment === old.environment) return undefined;
   return revokeUnlessUsed(reg.client, old, [deploymentId], reg.deadline.within(DELETE_BUDGET_MS));
 }
 

@@ -107,11 +107,10 @@ export async function removeFailedCreate(
     const { client } = await adminClient(props, ctx.signal);
     progress.phase = `looking for deployments of the failed create at ${client.adminUrl}`;
     const deployments = await client.listDeployments(budget.cap(CALL_TIMEOUT_MS));
-    const leftovers = deployments.filter(
-      (d) =>
-        d.metadata?.[CREATED_BY_METADATA_KEY] === requestId &&
-        d.metadata?.[LOGICAL_ID_METADATA_KEY] === ctx.resource.logicalId &&
-        d.metadata?.[STACK_ID_METADATA_KEY] === ctx.resource.stackId,
+    const leftovers = deployments.filter(({ metadata = {} }) =>
+      metadata[CREATED_BY_METADATA_KEY] === requestId &&
+      metadata[LOGICAL_ID_METADATA_KEY] === ctx.resource.logicalId &&
+      metadata[STACK_ID_METADATA_KEY] === ctx.resource.stackId,
     );
     const notes = [];
     const gone: string[] = [];

@@ -11,11 +11,13 @@ import {
   lambdaProps,
   listing,
   LOGICAL_ID,
+  logged,
   ownedMetadata,
   REQUEST_ID,
   STACK_ID,
   useFakes,
 } from './harness';
+import { ownerElsewhere } from '../../src/deployer/removal';
 
 const fakes = useFakes();
 const props = (extra = {}) => lambdaProps(fakes.admin.url, extra);
@@ -73,6 +75,10 @@ describe('expected services missing after registering', () => {
     expect(queries()).toHaveLength(3);
     expect(response.Reason).toMatch(/was removed again\.$/);
     expect(deletes(fakes.admin)).toEqual([`/deployments/${DEPLOYMENT_ID}?force=true`]);
+    expect(logged(fakes, 'retrying').map((l) => [l.phase, l.attempt])).toEqual([
+      [`counting invocations pinned to ${DEPLOYMENT_ID}`, 1],
+      [`counting invocations pinned to ${DEPLOYMENT_ID}`, 2],
+    ]);
   });
 
   test('a deployment already gone (404) is said to be removed already', async () => {
@@ -85,6 +91,9 @@ describe('expected services missing after registering', () => {
     fakes.admin.route = healthyAdmin((r) => (r.method === 'DELETE' ? { status: 409, body: { message: 'still in use' } } : undefined));
     const response = await invoke(fakes, 'Create', props({ ExpectedServices: ['Counter'] }));
     expect(response.Reason).toMatch(new RegExp(`the new deployment ${DEPLOYMENT_ID} was not removed \\(DELETE .* answered HTTP 409: still in use\\); remove it by hand\\.$`));
+    expect(logged(fakes, 'could not remove deployment')).toEqual([
+      { message: 'could not remove deployment', deploymentId: DEPLOYMENT_ID, error: `DELETE ${fakes.admin.url}/deployments/${DEPLOYMENT_ID}?force=true answered HTTP 409: still in use` },
+    ]);
   });
 });
 
@@ -126,6 +135,26 @@ describe('the Delete after a failed Create', () => {
     const response = await invoke(fakes, 'Delete', props({ RemovalPolicy: 'destroy' }), { physicalResourceId: FAILED_CREATE_ID });
     expect(response.Reason).toBe('Undid the failed create: deployment dp_mine kept: 2 invocation(s) are pinned to it.');
     expect(deletes(fakes.admin)).toEqual([]);
+  });
+
+  test('with GrantInvoke, the grant goes once every leftover is gone, and stays while one is kept', async () => {
+    const lambdaDeletes = () => fakes.admin.requests.filter((r) => r.method === 'DELETE' && r.path.startsWith('/2015-03-31/')).length;
+    const granting = props({ RemovalPolicy: 'destroy', GrantInvoke: 'true' });
+    fakes.admin.route = healthyAdmin(listing([leftover('dp_mine', ownedMetadata(REQUEST_ID))]));
+    let response = await invoke(fakes, 'Delete', granting, { physicalResourceId: FAILED_CREATE_ID });
+    expect(response.Reason).toBe(
+      `Undid the failed create: deployment dp_mine removed again; removed the invoker role's invoke permission on ${granting.LambdaArn}.`,
+    );
+    expect(lambdaDeletes()).toBe(1);
+
+    fakes.admin.requests.length = 0;
+    fakes.admin.route = healthyAdmin((r) =>
+      listing([leftover('dp_mine', ownedMetadata(REQUEST_ID)), leftover('dp_mine2', ownedMetadata(REQUEST_ID))])(r) ??
+      (r.path === '/query' ? { status: 200, body: { rows: [{ count: (r.body.query as string).includes("'dp_mine2'") ? 1 : 0 }] } } : undefined),
+    );
+    response = await invoke(fakes, 'Delete', granting, { physicalResourceId: FAILED_CREATE_ID });
+    expect(response.Reason).toBe('Undid the failed create: deployment dp_mine removed again; deployment dp_mine2 kept: 1 invocation(s) are pinned to it.');
+    expect(lambdaDeletes()).toBe(0);
   });
 
   test('an admin API that cannot list says where to look, and the stack goes on', async () => {
@@ -208,5 +237,16 @@ describe('Delete of a registered deployment', () => {
       Status: 'SUCCESS',
       Reason: `Deployment dp_abc was not removed (GET ${fakes.admin.url}/deployments/dp_abc answered HTTP 500: down); the stack goes on. Remove it by hand if it is no longer needed.`,
     });
+  });
+});
+
+describe('who else owns a deployment', () => {
+  const resource = { stackId: STACK_ID, logicalId: LOGICAL_ID, requestId: REQUEST_ID };
+  test('only metadata naming both a stack and a logical id names an owner', () => {
+    expect(ownerElsewhere({ id: 'dp_1', metadata: { 'restate-cloud-cdk.stack-id': STACK_ID } }, resource)).toBeUndefined();
+    expect(ownerElsewhere({ id: 'dp_1', metadata: { 'restate-cloud-cdk.logical-id': 'Other' } }, resource)).toBeUndefined();
+    expect(ownerElsewhere({ id: 'dp_1' }, resource)).toBeUndefined();
+    expect(ownerElsewhere({ id: 'dp_1', metadata: ownedMetadata() }, resource)).toBeUndefined();
+    expect(ownerElsewhere({ id: 'dp_1', metadata: ownedMetadata('req-0', { 'restate-cloud-cdk.logical-id': 'Other' }) }, resource)).toMatch(/^Other of stack App/);
   });
 });

@@ -271,6 +271,10 @@ describe('Create of a Lambda deployment', () => {
     expect(response.Status).toBe('SUCCESS');
     expect(rotated).toBe(true);
     expect(admin.requests.filter((r) => r.path === '/health').map((r) => r.headers.authorization)).toEqual([`Bearer ${API_KEY}`, 'Bearer key_rotated']);
+    const logged = (console.log as jest.Mock).mock.calls.map(([line]) => JSON.parse(line));
+    expect(logged.filter((l) => l.message.startsWith('admin API rejected'))).toEqual([
+      { message: 'admin API rejected the cached key; reading it again', url: `${admin.url}/health`, status: 401 },
+    ]);
   });
 
   test('401 fails fast, naming the secret, without retries', async () => {

@@ -28,6 +28,12 @@ describe('Update of the same deployment', () => {
     expect(response.Status).toBe('SUCCESS');
   });
 
+  test('the deployment itself, still listed with the old role, does not keep the old statement', async () => {
+    fakes.admin.route = healthyAdmin(listing([{ id: DEPLOYMENT_ID, arn: LAMBDA_ARN, assume_role_arn: OLD_ROLE }]));
+    await invoke(fakes, 'Update', props(), { physicalResourceId: DEPLOYMENT_ID, oldProps: props({ AssumeRoleArn: OLD_ROLE }) });
+    expect(lambdaCalls()).toEqual([`POST ${policy}`, `DELETE ${policy}/${sid(OLD_ROLE)}`]);
+  });
+
   test('to another environment (admin URL): the old environment\'s statement is removed', async () => {
     const oldUrl = 'https://old.example.com:9070';
     const oldSid = `restate-invoke-${createHash('sha256').update(`${ROLE_ARN}|${oldUrl}`).digest('hex').slice(0, 16)}`;

@@ -87,6 +87,18 @@ describe('a rejected key at /health', () => {
     expect(registerCount(fakes.admin)).toBe(0);
   });
 
+  test('a key that cannot be read fails before any request, naming the secret, its field and the fix', async () => {
+    const missing = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:missing-AbCdEf';
+    const response = await invoke(fakes, 'Create', props({ AuthTokenSecretArn: missing, AuthTokenJsonField: 'apiKey' }));
+    expect(response.Reason).toMatch(
+      new RegExp(
+        `^could not read secret ${missing}: ResourceNotFoundException: .*\\. The admin API key is read from this secret at deploy time: ` +
+          "check that it exists, holds the key in field 'apiKey', and that the deployer's role may read it\\.$",
+      ),
+    );
+    expect(fakes.admin.requests).toEqual([]);
+  });
+
   test('without an API key, 401 says that there is none', async () => {
     fakes.admin.route = healthyAdmin((r) => (r.path === '/health' ? { status: 401, body: { message: 'unauthorized' } } : undefined));
     const response = await invoke(fakes, 'Create', props({ AuthTokenSecretArn: undefined }));

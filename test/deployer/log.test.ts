@@ -9,7 +9,11 @@ const fakes = useFakes();
 const props = (extra = {}) => lambdaProps(fakes.admin.url, { GrantInvoke: 'true', ...extra });
 
 test('a Create: request, health, grant, registration, visibility, response', async () => {
+  const started = Date.now();
   await invoke(fakes, 'Create', props({ Private: 'true', Breaking: 'true' }));
+  const waited = fakes.logs.find((l) => l.message === 'admin API healthy')!.waitedMs;
+  expect(waited).toBeGreaterThanOrEqual(0);
+  expect(waited).toBeLessThanOrEqual(Date.now() - started);
   const statement = { functionName: LAMBDA_ARN, statementId: statementId(ROLE_ARN, fakes.admin.url) };
   expect(fakes.logs).toEqual([
     { message: 'request', requestType: 'Create', logicalResourceId: LOGICAL_ID, adminUrl: fakes.admin.url, endpoint: LAMBDA_ARN },

@@ -13,6 +13,7 @@ import {
   lambdaProps,
   LOGICAL_ID,
   ownedMetadata,
+  REQUEST_ID,
   ROLE_ARN,
   STACK_ID,
   useFakes,
@@ -234,5 +235,143 @@ describe('after registering', () => {
       'restate-cloud-cdk.logical-id': LOGICAL_ID,
       'restate-cloud-cdk.created-by': 'req-1',
     });
+  });
+});
+
+describe('the details reasons and requests are made of', () => {
+  const http = (extra = {}) => props({ LambdaArn: undefined, AssumeRoleArn: undefined, Uri: 'https://svc.example.com/greeter', ...extra });
+  const serving = (byService: Record<string, [string, number]>): Route => (r) => {
+    const m = /^\/services\/([^/?]+)$/.exec(r.path);
+    if (r.method !== 'GET' || !m) return undefined;
+    const [deployment_id, revision] = byService[decodeURIComponent(m[1])] ?? [DEPLOYMENT_ID, 1];
+    return { status: 200, body: { name: decodeURIComponent(m[1]), deployment_id, revision } };
+  };
+
+  test('a 201 without a service list registers no services', async () => {
+    fakes.admin.route = healthyAdmin((r) => (r.method === 'POST' && r.path === '/deployments' ? { status: 201, body: { id: DEPLOYMENT_ID } } : undefined));
+    const response = await invoke(fakes, 'Create', props());
+    expect(response).toMatchObject({ Status: 'SUCCESS', Reason: `Registered Lambda ${LAMBDA_ARN} as ${DEPLOYMENT_ID} with services []`, Data: { ServiceNames: '' } });
+  });
+
+  test('HTTPS where HTTPS is required registers; use_http_11 is sent only when set, and never for a Lambda', async () => {
+    expect((await invoke(fakes, 'Create', http({ RequireHttps: 'true' }))).Status).toBe('SUCCESS');
+    expect(registerBodies()[0]).not.toHaveProperty('use_http_11');
+    fakes.admin.requests.length = 0;
+    await invoke(fakes, 'Create', props({ UseHttp11: 'true' }));
+    expect(registerBodies()[0]).not.toHaveProperty('use_http_11');
+  });
+
+  test('a Lambda deployment is never re-registered for its HTTP version', async () => {
+    fakes.admin.route = existing({ use_http_11: false });
+    await invoke(fakes, 'Create', props({ UseHttp11: 'true' }));
+    expect(registerBodies()).toHaveLength(1);
+  });
+
+  test('adopted from another stack with the same logical id', async () => {
+    fakes.admin.route = existing({ metadata: { ...ownedMetadata('req-7'), 'restate-cloud-cdk.stack-id': 'arn:aws:cloudformation:us-east-1:111111111111:stack/Other/2' } });
+    const response = await invoke(fakes, 'Create', props());
+    expect(response.Reason).toContain(`; promoted ${DEPLOYMENT_ID} (adopted from ${LOGICAL_ID} of stack Other (`);
+  });
+
+  test('a deployment the admin API no longer finds, whose services others serve, is re-registered created by no one', async () => {
+    fakes.admin.route = healthyAdmin((r) =>
+      r.method === 'POST' && r.path === '/deployments'
+        ? { status: 200, body: { id: DEPLOYMENT_ID, services: [{ name: 'Greeter', revision: 2 }] } }
+        : r.method === 'GET' && r.path === `/deployments/${DEPLOYMENT_ID}`
+          ? { status: 404, body: { message: 'gone' } }
+          : serving({ Greeter: [registerBodies().length > 1 ? DEPLOYMENT_ID : 'dp_other', 1] })(r),
+    );
+    const response = await invoke(fakes, 'Create', props());
+    expect(response.Status).toBe('SUCCESS');
+    expect(registerBodies().map((b) => [b.force, b.metadata['restate-cloud-cdk.created-by']])).toEqual([[false, REQUEST_ID], [true, '']]);
+  });
+
+  test('every reason to re-register is named; the services the re-registration answers are the ones reported', async () => {
+    let n = 0;
+    fakes.admin.route = healthyAdmin((r) => {
+      if (r.method === 'POST' && r.path === '/deployments') {
+        const services = n++ === 0 ? [{ name: 'Greeter', revision: 2 }, { name: 'Counter', revision: 2 }] : [{ name: 'Greeter', revision: 3 }, { name: 'Counter', revision: 3 }, { name: 'Ticker', revision: 1 }];
+        return { status: 200, body: { id: DEPLOYMENT_ID, services } };
+      }
+      if (r.method === 'GET' && r.path === `/deployments/${DEPLOYMENT_ID}`) {
+        return { status: 200, body: { id: DEPLOYMENT_ID, arn: LAMBDA_ARN, assume_role_arn: 'arn:aws:iam::111111111111:role/Old', metadata: ownedMetadata('req-0') } };
+      }
+      return serving(n > 1 ? {} : { Greeter: ['dp_a', 2], Counter: ['dp_b', 2] })(r);
+    });
+    const response = await invoke(fakes, 'Create', props());
+    const why = '[Greeter was served by dp_a (revision 2), Counter was served by dp_b (revision 2)]; its invoker role changed';
+    expect(response.Reason).toBe(
+      `Re-registered Lambda ${LAMBDA_ARN} as ${DEPLOYMENT_ID} with services [Greeter, Counter, Ticker]; ` +
+        `promoted ${DEPLOYMENT_ID} (${why}), so that it serves [Greeter, Counter, Ticker]`,
+    );
+    expect(fakes.logs.find((l) => l.message === 're-registered')).toEqual({ message: 're-registered', deploymentId: DEPLOYMENT_ID, why: why.split('; ') });
+  });
+
+  test('headers are the same whatever their order and the case of their names', async () => {
+    fakes.admin.route = existing({ additional_headers: { 'X-B': '2', 'x-a': '1' } });
+    await invoke(fakes, 'Create', props({ AdditionalHeaders: { 'X-A': '1', 'x-b': '2' } }));
+    expect(registerBodies()).toHaveLength(1);
+    fakes.admin.requests.length = 0;
+    fakes.admin.route = existing({ additional_headers: { 'x-a': '1' } });
+    await invoke(fakes, 'Create', props({ AdditionalHeaders: { 'x-a': 'other' } }));
+    expect(registerBodies()).toHaveLength(2);
+  });
+
+  test('older revisions serving several services are all named; newer ones are named and logged', async () => {
+    fakes.admin.route = healthyAdmin(serving({ Greeter: ['dp_old', 1], Counter: ['dp_older', 1] }), {
+      services: [{ name: 'Greeter', revision: 2 }, { name: 'Counter', revision: 2 }],
+    });
+    let response = await invoke(fakes, 'Create', props());
+    expect(response.Reason).toMatch(
+      new RegExp(`^registered Lambda ${LAMBDA_ARN} as ${DEPLOYMENT_ID}, but \\[Greeter is served by dp_old \\(revision 1\\), Counter is served by dp_older \\(revision 1\\)\\]\\. Another registration`),
+    );
+    fakes.admin.route = healthyAdmin(serving({ Greeter: ['dp_new', 3], Counter: ['dp_newer', 4] }), {
+      services: [{ name: 'Greeter', revision: 2 }, { name: 'Counter', revision: 3 }],
+    });
+    response = await invoke(fakes, 'Create', props());
+    expect(response.Reason).toBe(
+      `Registered Lambda ${LAMBDA_ARN} as ${DEPLOYMENT_ID} with services [Greeter, Counter]; ` +
+        '[Greeter is already served by dp_new (revision 3), registered after this one, Counter is already served by dp_newer (revision 4), registered after this one]',
+    );
+    expect(fakes.logs.filter((l) => l.message === 'a newer revision serves')).toEqual([
+      { message: 'a newer revision serves', deploymentId: DEPLOYMENT_ID, services: ['Greeter: dp_new (revision 3)', 'Counter: dp_newer (revision 4)'] },
+    ]);
+  });
+
+  test('each service is compared with its own revision', async () => {
+    // Greeter: a newer revision (2) than this one's (1) serves, rightly. Counter: an older one
+    // (4) than this one's (5) serves, so this registration did not take.
+    fakes.admin.route = healthyAdmin(serving({ Greeter: ['dp_x', 2], Counter: ['dp_y', 4] }), {
+      services: [{ name: 'Greeter', revision: 1 }, { name: 'Counter', revision: 5 }],
+    });
+    const response = await invoke(fakes, 'Create', props());
+    expect(response.Reason).toMatch(/, but \[Counter is served by dp_y \(revision 4\)\]\. /);
+  });
+
+  test('missing expected services and unknown configured services: the whole reason', async () => {
+    fakes.admin.route = healthyAdmin(undefined, { services: [{ name: 'Greeter', revision: 1 }, { name: 'Counter', revision: 1 }] });
+    let response = await invoke(fakes, 'Create', props({ ExpectedServices: ['Greeter', 'Payments', 'Ledger'] }));
+    expect(response.Reason).toMatch(
+      new RegExp(
+        `^discovery of Lambda ${LAMBDA_ARN} found service\\(s\\) \\[Greeter, Counter\\], but expected service\\(s\\) \\[Payments, Ledger\\] were missing\\. ` +
+          'Check that the deployed code binds these services, or correct expectedServices; ',
+      ),
+    );
+    response = await invoke(fakes, 'Create', props({ ServiceConfiguration: { Services: { Payments: {}, Ledger: {} } } }));
+    expect(response.Reason).toMatch(
+      new RegExp(
+        `^discovery of Lambda ${LAMBDA_ARN} found service\\(s\\) \\[Greeter, Counter\\], but serviceConfigurations names \\[Payments, Ledger\\]\\. ` +
+          'Check the service names \\(as bound in code\\), or remove those entries; ',
+      ),
+    );
+  });
+
+  test('a failure that is not the admin API\'s still removes what this request created', async () => {
+    // A services list that is not a list: reading it fails after the deployment was created.
+    fakes.admin.route = healthyAdmin((r) => (r.method === 'POST' && r.path === '/deployments' ? { status: 201, body: { id: DEPLOYMENT_ID, services: 'Greeter' } } : undefined));
+    const response = await invoke(fakes, 'Create', props());
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(new RegExp(`; the new deployment ${DEPLOYMENT_ID} was removed again\\.$`));
+    expect(deletes(fakes.admin)).toEqual([`/deployments/${DEPLOYMENT_ID}?force=true`]);
   });
 });
