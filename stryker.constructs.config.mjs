@@ -9,7 +9,8 @@
 // score: more tests can only kill more mutants); every such file also runs in `npx jest`.
 // The whole construct suite is too slow per mutant on a shared two-core machine (every mutant
 // of a file that every ServiceDeployer touches reloads aws-cdk-lib in each test file), so the
-// recorded results come from these runs, which scripts/mutation.sh (npm run test:mutation) makes:
+// recorded results come from these runs, which scripts/mutation.sh (npm run test:mutation) makes,
+// each with its own incremental file (reports/stryker-incremental-constructs-<first file>.json):
 //   src/invoker-role.ts          test/invoker-role.test.ts,test/invoker-role-trust.test.ts,test/cloud-environment.test.ts
 //   src/template-permission.ts   test/invoker-role.test.ts,test/template-grants.test.ts,test/template-permission.test.ts
 //   src/{cloud-environment,environment,environment-id,cloud-region,url,request-identity}.ts
@@ -47,7 +48,8 @@ export default {
     },
   },
   coverageAnalysis: 'perTest',
-  disableBail: true,
+  // Stop at the first test file that kills a mutant (each file reloads aws-cdk-lib).
+  disableBail: false,
   // No TypeScript checker: it made runs about ten times slower.
   checkers: [],
   mutate: [
@@ -69,7 +71,9 @@ export default {
     'src/tunnel*.ts',
     'src/in-process-tunnel.ts',
   ],
-  ignoreStatic: true,
+  // Static mutants (module-level constants) run every test file of their run: the runs are
+  // per file, with a few test files each, so they are measured too.
+  ignoreStatic: false,
   incremental: true,
   incrementalFile: 'reports/stryker-incremental-constructs.json',
   reporters: ['json', 'clear-text', 'progress'],

@@ -2,8 +2,11 @@
 // Turns Stryker's JSON report (mutation-testing-report-schema) into reports/MUTATION.md: one row
 // per mutated file (mutants by status, score, threshold), then the surviving mutants.
 //
-//   node scripts/mutation-report.mjs [--input reports/mutation.json ...] [--output reports/MUTATION.md] [--no-fail]
+//   node scripts/mutation-report.mjs [--input reports/stryker-incremental.json ...] [--output reports/MUTATION.md] [--no-fail]
 //   node scripts/mutation-report.mjs --check
+//
+// Without --input, it reads every reports/stryker-incremental*.json (one per run; they are
+// committed).
 //
 // --check (part of `npx projen check`) writes nothing: it reads the committed incremental files
 // (reports/stryker-incremental*.json, which hold every mutant's last result), fails when a file
@@ -19,7 +22,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const INCREMENTAL_FILES = ['reports/stryker-incremental.json', 'reports/stryker-incremental-static.json', 'reports/stryker-incremental-constructs.json'];
+/** Every run's incremental file: each holds the last result of every mutant of its run. */
+const incrementalFiles = () =>
+  fs.existsSync('reports') ? fs.readdirSync('reports').filter((f) => /^stryker-incremental.*\.json$/.test(f)).sort().map((f) => `reports/${f}`) : [];
 const DEPLOYER_THRESHOLD = 85;
 const DEFAULT_THRESHOLD = 90;
 
@@ -40,7 +45,7 @@ function parseArgs(argv) {
     }
   }
   if (args.inputs.length === 0) {
-    args.inputs.push(...(args.check ? INCREMENTAL_FILES.filter((f) => fs.existsSync(f)) : ['reports/mutation.json']));
+    args.inputs.push(...incrementalFiles());
   }
   return args;
 }
@@ -55,12 +60,14 @@ export function thresholdFor(file) {
 export function summarize(report) {
   const rows = [];
   const survivors = [];
+  const marked = [];
   for (const [file, result] of Object.entries(report.files ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     const c = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Ignored: 0, Equivalent: 0, Static: 0, CompileError: 0, RuntimeError: 0, Pending: 0 };
     for (const m of result.mutants ?? []) {
       c.mutants++;
       c[m.status] = (c[m.status] ?? 0) + 1;
       if (m.status === 'Ignored') c[isStatic(m) ? 'Static' : 'Equivalent']++;
+      if (m.status === 'Ignored' && !isStatic(m)) marked.push({ file, line: m.location?.start?.line ?? 0, mutator: m.mutatorName, reason: m.statusReason ?? '' });
       if (m.status === 'Survived' || m.status === 'NoCoverage') {
         survivors.push({
           file,
@@ -79,7 +86,7 @@ export function summarize(report) {
     rows.push({ file, ...c, score, threshold, ok: score >= threshold });
   }
   survivors.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
-  return { rows, survivors };
+  return { rows, survivors, marked };
 }
 
 /** Ignored because it is static and the run ignored static mutants (not marked equivalent). */
@@ -117,11 +124,17 @@ const oneLine = (s, max = 120) => {
 };
 const cell = (s) => oneLine(s).replace(/\|/g, '\\|').replace(/`/g, "'");
 
-export function render({ rows, survivors }, source) {
+export function render({ rows, survivors, marked = [] }, sources) {
   const lines = [];
   lines.push('# Mutation testing');
   lines.push('');
-  lines.push(`From \`${source}\` (StrykerJS). Score = (killed + timeout) / (killed + timeout + survived + no coverage).`);
+  lines.push('Written by `npm run test:mutation` (StrykerJS; see README, "Working on this repository") from the');
+  lines.push(`incremental files of its runs: ${sources.map((f) => `\`${path.basename(f)}\``).join(', ')}.`);
+  lines.push('Each file is measured against the unit tests that exercise it (a lower bound: more tests can only');
+  lines.push('kill more); a mutant in several runs counts with its best result.');
+  lines.push('Score = (killed + timeout) / (killed + timeout + survived + no coverage). Mutants marked in the');
+  lines.push('source (`// Stryker disable next-line <mutator>: <reason>`, listed below with their reasons) do not');
+  lines.push('count, nor do static mutants of a run that left them out.');
   lines.push(`Thresholds: ${DEPLOYER_THRESHOLD}% for src/deployer/**, ${DEFAULT_THRESHOLD}% for the other files under src/.`);
   lines.push('');
   lines.push('| File | Mutants | Killed | Timeout | Survived | No coverage | Equivalent (marked) | Static, not run | Score | Threshold | |');
@@ -144,6 +157,23 @@ export function render({ rows, survivors }, source) {
   if (survivors.length === 0) lines.push('None.');
   for (const s of survivors) {
     lines.push(`- ${s.file}:${s.line} ${s.mutator}${s.status === 'NoCoverage' ? ' (no coverage)' : ''}: \`${cell(s.replacement)}\``);
+  }
+  lines.push('');
+  const reasons = new Map();
+  for (const m of marked) {
+    const key = `${m.file}:${m.line}`;
+    const entry = reasons.get(key) ?? { ...m, count: 0, mutators: new Set() };
+    entry.count++;
+    entry.mutators.add(m.mutator);
+    reasons.set(key, entry);
+  }
+  lines.push(`## Marked in the source, not counted (${marked.length} mutants at ${reasons.size} places)`);
+  lines.push('');
+  if (reasons.size === 0) lines.push('None.');
+  const byPlace = [...reasons.values()].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+  for (const r of byPlace) {
+    const why = r.reason.replace(/^Disabled by user comment:\s*/i, '').replace(/^[\w,]+:\s*/, '');
+    lines.push(`- ${r.file}:${r.line} ${[...r.mutators].join(', ')} (${r.count}): ${cell(why) || '(no reason given)'}`);
   }
   lines.push('');
   return lines.join('\n');
@@ -169,7 +199,7 @@ function main() {
     if (stale.length > 0) console.log(`changed since measured (run npm run test:mutation before the next release): ${stale.join(', ')}`);
   } else {
     fs.mkdirSync(path.dirname(args.output), { recursive: true });
-    fs.writeFileSync(args.output, render(summary, args.inputs.join('`, `')));
+    fs.writeFileSync(args.output, render(summary, args.inputs));
   }
   const below = summary.rows.filter((r) => !r.ok);
   for (const r of summary.rows) console.log(`${r.ok ? 'ok   ' : 'BELOW'} ${r.score.toFixed(2).padStart(6)}% (>= ${r.threshold}%) ${r.file}`);

@@ -4,8 +4,8 @@
 # re-tests only the mutants that change touches). Two runs, each with the tests that exercise its
 # half: the deployer runtime (src/deployer/, tests in test/deployer/) and the construct files
 # (src/*.ts, the tests in test/*.test.ts; see stryker.constructs.config.mjs). Then
-# reports/MUTATION.md is written, and the command fails when a file is below its threshold (85%
-# for src/deployer/, 90% for the construct files).
+# reports/MUTATION.md is written from all reports/stryker-incremental*.json, and the command
+# fails when a file is below its threshold (85% for src/deployer/, 90% for the construct files).
 #   STRYKER_CONCURRENCY=N   test processes per run (default 2)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -41,13 +41,15 @@ if [[ $scope == all || $scope == constructs ]]; then
     'src/service-deployer.ts|test/service-deployer.test.ts,test/registration-options.test.ts,test/template-grants.test.ts'
     'src/tunnel.ts,src/tunnel-url.ts,src/tunnel-identity.ts,src/tunnel-registration.ts,src/in-process-tunnel.ts|test/tunnel.test.ts'
   )
+  # Each run keeps its own incremental file, named after its first file: a run with other tests
+  # cannot reuse (and would drop) another run's results.
   for run in "${construct_runs[@]}"; do
-    MUTATION_TESTS="${run#*|}" npx stryker run stryker.constructs.config.mjs --concurrency "$concurrency" --mutate "${run%%|*}"
+    files="${run%%|*}"
+    name="$(basename "${files%%,*}" .ts)"
+    MUTATION_TESTS="${run#*|}" npx stryker run stryker.constructs.config.mjs --concurrency "$concurrency" --mutate "$files" \
+      --incrementalFile "reports/stryker-incremental-constructs-$name.json"
   done
 fi
 
-inputs=()
-for report in reports/mutation.json reports/mutation-static.json reports/mutation-constructs.json; do
-  [[ -f $report ]] && inputs+=(--input "$report")
-done
-node scripts/mutation-report.mjs "${inputs[@]}"
+# reports/MUTATION.md from the incremental files, which hold every mutant's last result.
+node scripts/mutation-report.mjs
