@@ -1,17 +1,14 @@
-// Mutation testing with StrykerJS (issue 21). Runs the jest suite (the jest config in package.json)
-// against mutants of src/**/*.ts.
+// Mutation testing with StrykerJS, the deployer half: src/deployer/**. scripts/mutation.sh
+// (npm run test:mutation deployer) runs each file against the test files that exercise it, each
+// run with its own incremental file (reports/stryker-incremental-deployer-<first file>.json):
 //
-//   npx stryker run                                  # all of src/ (thresholds: scripts/mutation-report.mjs)
-//   STRYKER_TESTS=deployer npx stryker run --mutate 'src/deployer/**/*.ts,!src/deployer/deployer-function.ts'
+//   STRYKER_TESTS=test/deployer/retry.test.ts npx stryker run --mutate src/deployer/retry.ts \
+//     --incrementalFile reports/stryker-incremental-deployer-retry.json
 //
 // STRYKER_TESTS=deployer restricts jest to the deployer Lambda's own tests (test/deployer/**),
 // which is much faster for src/deployer: test/security.test.ts also drives the handler, but loads
 // aws-cdk-lib and synthesizes apps, which costs seconds for every mutant it covers.
 // STRYKER_TESTS=deployer+security adds it back; STRYKER_TESTS=test/a.test.ts,test/b.test.ts runs those.
-// STRYKER_STATIC=1 measures static mutants too (module-level constants: validation patterns,
-// metadata keys, retried error kinds), with its own incremental file and report. Each static
-// mutant runs every test of the run, so scripts/mutation.sh gives that run the unit tests that
-// read those constants rather than the whole deployer suite.
 // Afterwards: node scripts/mutation-report.mjs (writes reports/MUTATION.md).
 
 const tests = process.env.STRYKER_TESTS;
@@ -33,7 +30,6 @@ function testMatchFor(which) {
   return which.split(',').map((f) => `<rootDir>/${f.trim().replace(/^\.?\//, '')}`);
 }
 const testMatch = testMatchFor(tests);
-const withStatic = process.env.STRYKER_STATIC === '1';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -55,13 +51,14 @@ export default {
   // still fail at run time (ts-jest transpiles only; Stryker adds @ts-nocheck to mutated files).
   checkers: [],
   mutate: ['src/**/*.ts', '!src/deployer/deployer-function.ts', '!src/index.ts'],
-  // Static mutants (module-level constants) need every test of the run for each of them: the
-  // main run leaves them to the STRYKER_STATIC run (reported as Ignored here).
-  ignoreStatic: !withStatic,
+  // Static mutants (module-level constants: validation patterns, metadata keys, retried error
+  // kinds) run every test of their run: scripts/mutation.sh runs each file with the few test
+  // files that exercise it, so they are measured too.
+  ignoreStatic: false,
   incremental: true,
-  incrementalFile: withStatic ? 'reports/stryker-incremental-static.json' : 'reports/stryker-incremental.json',
+  incrementalFile: 'reports/stryker-incremental-deployer.json',
   reporters: ['json', 'clear-text', 'progress'],
-  jsonReporter: { fileName: withStatic ? 'reports/mutation-static.json' : 'reports/mutation.json' },
+  jsonReporter: { fileName: 'reports/mutation.json' },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   // Two cores, shared.
   concurrency: 1,

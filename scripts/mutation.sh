@@ -16,13 +16,32 @@ concurrency="${STRYKER_CONCURRENCY:-2}"
 case "$scope" in all | deployer | constructs) ;; *) echo "usage: npm run test:mutation [deployer|constructs]" >&2; exit 2 ;; esac
 
 if [[ $scope == all || $scope == deployer ]]; then
-  STRYKER_TESTS=deployer npx stryker run --concurrency "$concurrency" --mutate 'src/deployer/**/*.ts,!src/deployer/deployer-function.ts'
-  # The static mutants (module-level constants) of the files that have them, against the tests
-  # that read those constants: each static mutant runs every test of its run. The report takes,
-  # for each mutant, the best result of the two runs.
-  static_tests=test/deployer/properties.test.ts,test/deployer/crafted-events.test.ts,test/deployer/service-settings.test.ts,test/deployer/discovery-error.test.ts,test/deployer/failure-reasons.test.ts,test/deployer/discovery-retries.test.ts,test/deployer/trust.test.ts,test/deployer/retry.test.ts,test/deployer/registration.test.ts,test/deployer/cleanup.test.ts
-  static_files=src/deployer/properties.ts,src/deployer/service-settings.ts,src/deployer/discovery-error.ts,src/deployer/trust.ts,src/deployer/admin-retries.ts,src/deployer/retry.ts
-  STRYKER_STATIC=1 STRYKER_TESTS="$static_tests" npx stryker run --concurrency "$concurrency" --mutate "$static_files"
+  # Each file of the deployer runtime against the tests that exercise it (test/deployer/): the
+  # whole suite per mutant took hours, since most mutants of the handler path are covered by
+  # hundreds of handler tests, and one that breaks the health check makes each of them wait.
+  deployer_runs=(
+    'src/deployer/admin-client.ts,src/deployer/http.ts|admin-client,http'
+    'src/deployer/properties.ts|properties,crafted-events'
+    'src/deployer/retry.ts|retry'
+    'src/deployer/cfn-response.ts|cfn-response'
+    'src/deployer/discovery-error.ts,src/deployer/failure-reasons.ts,src/deployer/context.ts|discovery-error,failure-reasons,context'
+    'src/deployer/statement-id.ts,src/deployer/trust.ts,src/deployer/secrets.ts,src/deployer/log.ts|statement-id,trust,secrets,log'
+    'src/deployer/service-settings.ts|service-settings,deployer-lambda'
+    'src/deployer/admin-retries.ts|discovery-retries,retries'
+    'src/deployer/pruning.ts,src/deployer/kept-grants.ts|pruning,grants'
+    'src/deployer/resource-policy.ts|resource-policy,grants,log'
+    'src/deployer/connection.ts|health,deployer-lambda'
+    'src/deployer/removal.ts|cleanup,resource-policy,handler,log'
+    'src/deployer/deployer.lambda.ts|handler,crafted-events,log'
+    'src/deployer/register.ts|registration,deployer-lambda,grants,cleanup,log,resource-policy,discovery-retries,retries,handler'
+  )
+  for run in "${deployer_runs[@]}"; do
+    files="${run%%|*}"
+    tests="$(tr ',' '\n' <<<"${run#*|}" | sed 's|.*|test/deployer/&.test.ts|' | paste -sd, -)"
+    name="$(basename "${files%%,*}" .ts)"
+    STRYKER_TESTS="$tests" npx stryker run --concurrency "$concurrency" --mutate "$files" \
+      --incrementalFile "reports/stryker-incremental-deployer-$name.json"
+  done
 fi
 if [[ $scope == all || $scope == constructs ]]; then
   # Each construct file against the test files that exercise it: the whole construct suite per
