@@ -169,7 +169,7 @@ export class AdminClient {
     okStatuses?: number[],
   ): Promise<{ status: number; json: unknown }> {
     const res = await this.send(method, path, body, timeoutMs);
-    if ((res.status < 200 || res.status >= 300) && !okStatuses?.includes(res.status)) throw res.error();
+    if (Math.floor(res.status / 100) !== 2 && !okStatuses?.includes(res.status)) throw res.error();
     let json: unknown = {};
     try {
       json = JSON.parse(res.body);

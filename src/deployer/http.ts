@@ -35,17 +35,18 @@ export class TransportError extends Error {
 export function request(req: HttpRequest): Promise<HttpResponse> {
   const url = new URL(req.url);
   const lib = url.protocol === 'https:' ? https : http;
-  const body = req.body === undefined ? undefined : Buffer.from(req.body, 'utf8');
+  const body = req.body === undefined ? undefined : Buffer.from(req.body);
   return new Promise((resolve, reject) => {
-    if (req.signal?.aborted) return reject(new TransportError(req.url, 'aborted: the deployer stopped waiting'));
+    // An already aborted signal fails the request at once, before anything is sent.
     const r = lib.request(
       url,
       {
         method: req.method,
         headers: { ...req.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
         timeout: req.timeoutMs,
-        ...(url.protocol === 'https:' && req.insecure ? { rejectUnauthorized: false } : {}),
-        ...(url.protocol === 'https:' && req.ca ? { ca: req.ca } : {}),
+        // TLS options only (plain http ignores them).
+        ...(req.insecure ? { rejectUnauthorized: false } : {}),
+        ...(req.ca ? { ca: req.ca } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
       },
       (res) => {

@@ -208,12 +208,14 @@ describe('errors', () => {
     server.route = answer({ status: 500, body: { message: 'down' } });
     const messages = await Promise.all([
       client().getService('Greeter', 1_000).catch((e) => e.message),
+      client().getDeployment('dp_1', 1_000).catch((e) => e.message),
       client().listDeployments(1_000).catch((e) => e.message),
       client().setServicePublic('Greeter', true, 1_000).catch((e) => e.message),
       client().register({ uri: 'http://x', force: false, breaking: false }, 1_000).catch((e) => e.message),
     ]);
     expect(messages).toEqual([
       `GET ${server.url}/services/Greeter answered HTTP 500: down`,
+      `GET ${server.url}/deployments/dp_1 answered HTTP 500: down`,
       `GET ${server.url}/deployments answered HTTP 500: down`,
       `PATCH ${server.url}/services/Greeter answered HTTP 500: down`,
       `POST ${server.url}/deployments answered HTTP 500: down`,

@@ -99,6 +99,26 @@ test('aborting while waiting for the answer hangs up', async () => {
   expect(e.cause).toBe('aborted: the deployer stopped waiting');
 });
 
+test('an answer cut off in its body is a TransportError, not a hang', async () => {
+  const cutting = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('{"partial":');
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  await new Promise<void>((r) => cutting.listen(0, '127.0.0.1', r));
+  try {
+    const target = `http://127.0.0.1:${(cutting.address() as AddressInfo).port}/`;
+    const started = Date.now();
+    const e = await request({ method: 'GET', url: target, timeoutMs: 5_000 }).catch((x) => x);
+    expect(e).toBeInstanceOf(TransportError);
+    expect(e.message).toContain(`(${target})`);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  } finally {
+    cutting.closeAllConnections();
+    await new Promise<void>((r) => cutting.close(() => r()));
+  }
+});
+
 test('a signal that is never aborted changes nothing', async () => {
   const res = await request({ method: 'GET', url: `${url}/`, timeoutMs: 2_000, signal: new AbortController().signal });
   expect(res.status).toBe(200);
