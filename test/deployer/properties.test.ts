@@ -3,7 +3,19 @@
  * writes, of the form it writes it, is accepted; anything else is refused with a reason naming
  * it. And the metadata recorded on each deployment.
  */
-import { decodeProperties, deploymentMetadata, PropertyError } from '../../src/deployer/properties';
+import {
+  decodeProperties,
+  DEFAULTS,
+  deploymentMetadata,
+  encodeBoolean,
+  encodeFlag,
+  encodeOptionalBoolean,
+  encodeRemovalPolicy,
+  encodeSeconds,
+  numberOr,
+  PropertyError,
+  SERVICE_CONFIGURATION_FIELDS,
+} from '../../src/deployer/properties';
 
 const LAMBDA_ARN = 'arn:aws:lambda:us-east-1:111111111111:function:greeter:7';
 const ROLE_ARN = 'arn:aws:iam::111111111111:role/RestateInvoker';
@@ -135,8 +147,71 @@ describe('refused, naming what', () => {
     ['services that are not an object', lambda({ ServiceConfiguration: { Services: [] } }), 'property ServiceConfiguration.Services must be an object'],
     ['a service entry that is not an object', lambda({ ServiceConfiguration: { Services: { Greeter: 1 } } }), 'property ServiceConfiguration.Services.Greeter must be an object'],
     ['a service entry with an unknown field', lambda({ ServiceConfiguration: { Services: { Greeter: { X: '1' } } } }), 'property ServiceConfiguration.Services.Greeter has an unknown field X'],
+    ['a configuration that is null', lambda({ ServiceConfiguration: null }), 'property ServiceConfiguration must be {Default?, Services?}'],
+    ['a default that is null', lambda({ ServiceConfiguration: { Default: null } }), 'property ServiceConfiguration.Default must be an object'],
+    ['services that are null', lambda({ ServiceConfiguration: { Services: null } }), 'property ServiceConfiguration.Services must be an object'],
+    ['a configuration with a default and another key', lambda({ ServiceConfiguration: { Default: {}, Other: {} } }), 'property ServiceConfiguration must be {Default?, Services?}'],
+    ['a secret header that is a number', http({ SecretHeaders: [5] }), 'property SecretHeaders has an entry that is not {Name, SecretArn, JsonField?}: 5'],
+    ['a secret header name that is a number', http({ SecretHeaders: [{ Name: 5, SecretArn: SECRET_ARN }] }), 'property SecretHeaders has an invalid header name 5'],
+    ['a boolean with text before it', lambda({ Force: 'xtrue' }), "property Force is not 'true' or 'false': \"xtrue\""],
+    ['a Uri with text before it', http({ Uri: 'x https://svc.example.com' }), 'property Uri is not an http(s) URL: "x https://svc.example.com"'],
+    ['a CA with text before it', lambda({ AdminCaCertificate: `x${PEM}` }), `property AdminCaCertificate is not a PEM certificate: ${JSON.stringify(`x${PEM}`)}`],
+    ['a removal policy with text before it', lambda({ RemovalPolicy: 'xretain' }), "property RemovalPolicy is not 'retain' or 'destroy': \"xretain\""],
+    ['a removal policy with text after it', lambda({ RemovalPolicy: 'destroyx' }), "property RemovalPolicy is not 'retain' or 'destroy': \"destroyx\""],
+    ['a role ARN with text before it', lambda({ AssumeRoleArn: `x${ROLE_ARN}` }), `property AssumeRoleArn is not an IAM role ARN: "x${ROLE_ARN}"`],
+    ['a role ARN with text after it', lambda({ AssumeRoleArn: `${ROLE_ARN} x` }), `property AssumeRoleArn is not an IAM role ARN: "${ROLE_ARN} x"`],
+    ['a secret ARN with text before it', lambda({ AuthTokenSecretArn: `x${SECRET_ARN}` }), `property AuthTokenSecretArn is not a Secrets Manager secret ARN: "x${SECRET_ARN}"`],
   ])('%s', (_what, raw, reason) => {
     expect(refusal(raw)).toBe(reason);
+  });
+});
+
+describe('also accepted', () => {
+  test('other partitions, a configuration with only a default or none, JSON fields of secret headers', () => {
+    const cn = { LambdaArn: 'arn:aws-cn:lambda:cn-north-1:111111111111:function:f:1', AssumeRoleArn: 'arn:aws-cn:iam::111111111111:role/R' };
+    for (const raw of [
+      lambda(cn),
+      lambda({ AuthTokenSecretArn: 'arn:aws-us-gov:secretsmanager:us-gov-west-1:111111111111:secret:k-AbCdEf' }),
+      lambda({ ServiceConfiguration: { Default: { JournalRetentionSeconds: '60' } } }),
+      lambda({ ServiceConfiguration: {} }),
+      http({ SecretHeaders: [{ Name: 'x-key', SecretArn: SECRET_ARN, JsonField: 'key' }] }),
+    ]) {
+      expect(decodeProperties(raw)).toEqual(raw);
+    }
+  });
+});
+
+describe('encoding, as the constructs write the properties', () => {
+  test('flags, booleans and optional booleans', () => {
+    expect([encodeFlag(true), encodeFlag(false), encodeFlag(undefined)]).toEqual(['true', undefined, undefined]);
+    expect([encodeBoolean(true), encodeBoolean(false), encodeBoolean(undefined)]).toEqual(['true', 'false', 'false']);
+    expect([encodeOptionalBoolean(true), encodeOptionalBoolean(false), encodeOptionalBoolean(undefined)]).toEqual(['true', 'false', undefined]);
+  });
+
+  test('seconds, left out when unset or the default', () => {
+    expect([encodeSeconds(30), encodeSeconds(0), encodeSeconds(undefined), encodeSeconds(60, 60), encodeSeconds(61, 60)]).toEqual(['30', '0', undefined, undefined, '61']);
+  });
+
+  test('removal policies: RETAIN by default, DESTROY, and nothing else', () => {
+    expect([encodeRemovalPolicy(undefined), encodeRemovalPolicy('retain'), encodeRemovalPolicy('destroy')]).toEqual(['retain', 'retain', 'destroy']);
+    expect(() => encodeRemovalPolicy('snapshot')).toThrow(
+      'removalPolicy snapshot is not supported for Restate deployments: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY.',
+    );
+  });
+
+  test('numbers read back, or their default when unset', () => {
+    expect([numberOr('5', 7), numberOr('0', 7), numberOr(undefined, 7)]).toEqual([5, 0, 7]);
+  });
+
+  test('the defaults both sides apply, and the admin API\'s name of each service setting', () => {
+    expect(DEFAULTS).toEqual({ healthTimeoutSeconds: 120, authRetrySeconds: 60, revisionHistoryLimit: 0, removalPolicy: 'retain' });
+    expect(Object.fromEntries(SERVICE_CONFIGURATION_FIELDS)).toEqual({
+      IdempotencyRetentionSeconds: 'idempotency_retention',
+      JournalRetentionSeconds: 'journal_retention',
+      WorkflowCompletionRetentionSeconds: 'workflow_completion_retention',
+      InactivityTimeoutSeconds: 'inactivity_timeout',
+      AbortTimeoutSeconds: 'abort_timeout',
+    });
   });
 });
 
@@ -152,6 +227,13 @@ describe('deploymentMetadata', () => {
       'restate-cloud-cdk.stack-id': resource.stackId,
       'restate-cloud-cdk.logical-id': 'Registration',
       'restate-cloud-cdk.created-by': 'req-1',
+    });
+  });
+
+  test('an owner starting with a slash has an empty stack name', () => {
+    expect(deploymentMetadata({ AdminUrl: 'x', Owner: '/Handler' }, resource, '')).toMatchObject({
+      'restate-cloud-cdk.stack': '',
+      'restate-cloud-cdk.construct': 'Handler',
     });
   });
 
