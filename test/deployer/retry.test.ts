@@ -138,6 +138,20 @@ describe('withRetry, the one retry loop', () => {
     expect(attempts).toEqual([0]);
   });
 
+  test('the reserve is a second unless given', async () => {
+    const { call, attempts } = failing(new Transient('late'));
+    // 1.5 s left: a 600 ms delay and the default 1 s reserve do not fit.
+    await expect(withRetry(call, [{ retries: () => true, delayMs: () => 600, until: Deadline.in(1_500) }])).rejects.toThrow('late');
+    expect(attempts).toEqual([0]);
+  });
+
+  test('fitLastDelay: no retry once the reserve is all that is left', async () => {
+    const { call, attempts } = failing(new Transient('none left'));
+    const until = { remainingMs: () => 1_000 } as Deadline;
+    await expect(withRetry(call, [{ retries: () => true, delayMs: () => 50, until, reserveMs: 1_000, fitLastDelay: true }])).rejects.toThrow('none left');
+    expect(attempts).toEqual([0]);
+  });
+
   test('a delay that fits with the reserve is waited', async () => {
     const { call, attempts } = failing(new Transient('1'));
     const until = Deadline.in(5_000);

@@ -2,7 +2,9 @@
  * Service configuration helpers: which configured services discovery did not produce, and
  * durations as Restate writes them back (friendly format or ISO 8601) and as people read them.
  */
-import { human, parseDuration, unknownServices } from '../../src/deployer/service-settings';
+import { AdminClient } from '../../src/deployer/admin-client';
+import { Deadline } from '../../src/deployer/retry';
+import { applyServiceConfiguration, human, parseDuration, SettingsError, unknownServices } from '../../src/deployer/service-settings';
 
 describe('unknownServices', () => {
   test('names configured services that discovery did not produce, in order', () => {
@@ -76,5 +78,64 @@ describe('parseDuration', () => {
     expect(parseDuration(7_200)).toBeNaN();
     expect(parseDuration(undefined)).toBeNaN();
     expect(parseDuration(null)).toBeNaN();
+  });
+});
+
+describe('applyServiceConfiguration', () => {
+  /** An admin client that records PATCHes and reads back what was set, or `readBack`'s values. */
+  const stubClient = (opts: { failPatch?: string; readBack?: Record<string, string> } = {}) => {
+    const patches: [string, Record<string, unknown>][] = [];
+    const client = {
+      modifyService: async (name: string, changes: Record<string, unknown>) => {
+        if (opts.failPatch) throw new Error(opts.failPatch);
+        patches.push([name, changes]);
+      },
+      getService: async (name: string) => ({ name, deployment_id: 'dp_1', revision: 1, ...(opts.readBack ?? Object.fromEntries(patches.flatMap(([, c]) => Object.entries(c)))) }),
+    } as unknown as AdminClient;
+    return { client, patches };
+  };
+  const deadline = Deadline.in(10_000);
+  beforeEach(() => jest.spyOn(console, 'log').mockImplementation(() => undefined));
+  afterEach(() => jest.restoreAllMocks());
+
+  test('no configuration: nothing is asked', async () => {
+    const { client, patches } = stubClient();
+    await expect(applyServiceConfiguration(client, undefined, [{ name: 'Greeter' }], deadline)).resolves.toEqual([]);
+    expect(patches).toEqual([]);
+  });
+
+  test('a service without changes is left alone; one without a type counts as a workflow; each is logged', async () => {
+    const { client, patches } = stubClient();
+    const lines: string[] = [];
+    (console.log as jest.Mock).mockImplementation((l: string) => lines.push(l));
+    const applied = await applyServiceConfiguration(
+      client,
+      { Default: { WorkflowCompletionRetentionSeconds: '3600' }, Services: { Greeter: { AbortTimeoutSeconds: '30', IdempotencyRetentionSeconds: '86400' } } },
+      [{ name: 'Greeter', ty: 'Service' }, { name: 'Checkout' }, { name: 'Counter', ty: 'VirtualObject' }],
+      deadline,
+    );
+    expect(patches).toEqual([
+      ['Greeter', { idempotency_retention: 'PT86400S', abort_timeout: 'PT30S' }],
+      ['Checkout', { workflow_completion_retention: 'PT3600S' }],
+    ]);
+    expect(applied).toEqual(['Greeter {idempotency_retention 1d, abort_timeout 30s}', 'Checkout {workflow_completion_retention 1h}']);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { message: 'service configured', service: 'Greeter', idempotency_retention: 'PT86400S', abort_timeout: 'PT30S' },
+      { message: 'service configured', service: 'Checkout', workflow_completion_retention: 'PT3600S' },
+    ]);
+  });
+
+  test('a PATCH that fails names the service, the changes and the error', async () => {
+    const { client } = stubClient({ failPatch: 'PATCH x answered HTTP 500: down' });
+    await expect(applyServiceConfiguration(client, { Default: { JournalRetentionSeconds: '0' } }, [{ name: 'Greeter', ty: 'Service' }], deadline)).rejects.toThrow(
+      new SettingsError('could not configure service Greeter (journal_retention 0s): PATCH x answered HTTP 500: down'),
+    );
+  });
+
+  test('every setting that reads back otherwise is named', async () => {
+    const { client } = stubClient({ readBack: { journal_retention: '1d', inactivity_timeout: '5m' } });
+    await expect(
+      applyServiceConfiguration(client, { Default: { JournalRetentionSeconds: '60', InactivityTimeoutSeconds: '60' } }, [{ name: 'Greeter', ty: 'Service' }], deadline),
+    ).rejects.toThrow('service Greeter was configured, but reads back journal_retention "1d" instead of 1m, inactivity_timeout "5m" instead of 1m.');
   });
 });
