@@ -24,7 +24,7 @@ if [[ $scope == all || $scope == deployer ]]; then
     'src/deployer/properties.ts|properties,crafted-events'
     'src/deployer/retry.ts|retry'
     'src/deployer/cfn-response.ts|cfn-response'
-    'src/deployer/discovery-error.ts,src/deployer/failure-reasons.ts,src/deployer/context.ts|discovery-error,failure-reasons,context'
+    'src/deployer/discovery-error.ts,src/deployer/failure-reasons.ts,src/deployer/context.ts|discovery-error,failure-reasons,context,admin-client'
     'src/deployer/statement-id.ts,src/deployer/trust.ts,src/deployer/secrets.ts,src/deployer/log.ts|statement-id,trust,secrets,log'
     'src/deployer/service-settings.ts|service-settings,deployer-lambda'
     'src/deployer/admin-retries.ts|discovery-retries,retries'

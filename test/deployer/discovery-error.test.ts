@@ -21,3 +21,19 @@ test('META0013 without an AWS error or a handler error is an answer that was not
   expect(describeDiscoveryFailure('[META0013] bad response', 'META0013').kind).toBe('not-restate');
   expect(describeDiscoveryFailure('[META0013] bad response', 'META0003').kind).toBe('other');
 });
+
+test('only leading Restate codes are dropped, with or without spaces between them', () => {
+  expect(describeDiscoveryFailure('[META0003][META0003] boom').summary).toBe('boom');
+  expect(describeDiscoveryFailure('[META0003] boom [META0013] twice').summary).toBe('boom [META0013] twice');
+});
+
+test("the endpoint called is named only when the message starts with it", () => {
+  const aws = 'Error { code: "AccessDenied", message: "no" }';
+  expect(describeDiscoveryFailure(`[META0003] error when calling 'arn:x': ${aws}`).summary).toBe("error when calling 'arn:x': AccessDenied: no");
+  expect(describeDiscoveryFailure(`[META0003] while retrying: error when calling 'arn:x': ${aws}`).summary).toBe('AccessDenied: no');
+});
+
+test('surrounding whitespace is trimmed; a handler error may end with a newline', () => {
+  expect(describeDiscoveryFailure("[META0003] error when calling 'http://x/': refused   (DispatchFailure(...))").summary).toBe("error when calling 'http://x/': refused");
+  expect(describeDiscoveryFailure('function returned an error during execution: {"errorType":"E","errorMessage":"m"}\n').summary).toBe('the function threw E: m');
+});

@@ -89,6 +89,10 @@ describe('other registration failures', () => {
       `the admin API rejected the API key in secret ${secret} (field 'apiKey'): POST ${ADMIN}/deployments answered HTTP 403: forbidden. ` +
         'Put a valid API key with a role that may manage deployments into the secret.',
     );
+    expect(authFailure(new AdminApiError('GET', `${ADMIN}/health`, 401, 'unauthorized'), { ...lambda, AuthTokenSecretArn: secret }).message).toBe(
+      `the admin API rejected the API key in secret ${secret}: GET ${ADMIN}/health answered HTTP 401: unauthorized. ` +
+        'Put a valid API key with a role that may manage deployments into the secret.',
+    );
     expect(authFailure(new AdminApiError('GET', `${ADMIN}/health`, 401, 'unauthorized'), lambda).message).toContain(
       'the admin API rejected no API key (the environment has no authToken secret): GET',
     );
