@@ -25,6 +25,8 @@ describe('normalizeUrl', () => {
     ['http://x:9070', 'http://x:9070'],
     ['https://x/a?Q=1', 'https://x/a?Q=1'],
     ['not a url/', 'not a url'],
+    ['  https://X/', '  https://X'],
+    ['HTTPS://X/a\nb', 'HTTPS://X/a\nb'],
   ])('%s -> %s', (url, normalized) => {
     expect(normalizeUrl(url)).toBe(normalized);
   });
@@ -114,6 +116,28 @@ describe('checkTrusted', () => {
       `refused: this deployer was not configured to send secret ${HEADER_SECRET} as header 'x-api-key' to https://svc.example.com/greeter.`,
     );
     expect(() => checkTrusted(props({ SecretHeaders: [{ ...header, SecretArn: SECRET }] }), withHeader)).toThrow(PropertyError);
+  });
+
+  test('several environments and endpoints: any one configured target is enough', () => {
+    const other = 'https://other.example.com:9070';
+    const several = env(
+      [[other, `${SECRET}2`, '', ''], ['https://admin.example.com:9070', SECRET, '', '']],
+      [['https://elsewhere.example.com', HEADER_SECRET, ''], ['https://svc.example.com/greeter', HEADER_SECRET, '']],
+    );
+    expect(() => checkTrusted(props({ SecretHeaders: [{ Name: 'x-api-key', SecretArn: HEADER_SECRET }] }), several)).not.toThrow();
+    expect(() => checkTrusted(props({ AdminUrl: other, AuthTokenSecretArn: `${SECRET}2` }), several)).not.toThrow();
+  });
+
+  test('only the URL of a target is compared normalized; secrets and fields exactly', () => {
+    expect(() => checkTrusted(props({ AuthTokenSecretArn: SECRET.toUpperCase() }), env([['https://admin.example.com:9070', SECRET.toUpperCase(), '', '']]))).not.toThrow();
+    expect(() => checkTrusted(props(), env([['https://admin.example.com:9070', SECRET.replace('key', 'KEY'), '', '']]))).toThrow(PropertyError);
+    expect(() => checkTrusted(props({ AuthTokenJsonField: 'Key' }), env([['https://admin.example.com:9070', SECRET, 'key', '']]))).toThrow(PropertyError);
+    expect(() => checkTrusted(props({ AuthTokenJsonField: 'key/' }), env([['https://admin.example.com:9070', SECRET, 'key', '']]))).toThrow(PropertyError);
+  });
+
+  test('a trust list of another shape is refused as malformed', () => {
+    expect(() => checkTrusted(props(), { [TRUSTED_TARGETS_ENV]: JSON.stringify({ headers: [] }) })).toThrow(/has no valid RESTATE_TRUSTED_TARGETS/);
+    expect(() => checkTrusted(props(), { [TRUSTED_TARGETS_ENV]: '"x"' })).toThrow(/has no valid RESTATE_TRUSTED_TARGETS/);
   });
 
   test('a secret header of a Lambda registration is bound to the function ARN', () => {
