@@ -63,11 +63,14 @@ describe('parseDuration', () => {
     ['pt60s', 60],
     ['  PT60S  ', 60],
     ['PT', 0],
+    ['PT12H', 43_200],
+    ['PT1.25S', 1.25],
+    ['1.25s', 1.25],
   ])('%j is %d s', (text, seconds) => {
     expect(parseDuration(text)).toBe(seconds);
   });
 
-  test.each([['', 'empty'], ['soon', 'no number'], ['5 fortnights', 'unknown unit'], ['5h and more', 'text around it'], ['x5h', 'text before it'], ['5', 'no unit']])(
+  test.each([['', 'empty'], ['soon', 'no number'], ['5 fortnights', 'unknown unit'], ['5h and more', 'text around it'], ['x5h', 'text before it'], ['5', 'no unit'], ['xPT5S', 'text before ISO'], ['PT5Sx', 'text after ISO']])(
     '%j is NaN (%s)',
     (text) => {
       expect(parseDuration(text)).toBeNaN();
@@ -123,6 +126,12 @@ describe('applyServiceConfiguration', () => {
       { message: 'service configured', service: 'Greeter', idempotency_retention: 'PT86400S', abort_timeout: 'PT30S' },
       { message: 'service configured', service: 'Checkout', workflow_completion_retention: 'PT3600S' },
     ]);
+  });
+
+  test('a workflow retention named for a workflow is applied', async () => {
+    const { client, patches } = stubClient();
+    await applyServiceConfiguration(client, { Services: { Checkout: { WorkflowCompletionRetentionSeconds: '60' } } }, [{ name: 'Checkout', ty: 'Workflow' }], deadline);
+    expect(patches).toEqual([['Checkout', { workflow_completion_retention: 'PT60S' }]]);
   });
 
   test('a PATCH that fails names the service, the changes and the error', async () => {
