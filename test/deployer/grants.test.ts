@@ -6,6 +6,7 @@
  */
 import { createHash } from 'crypto';
 import { DEPLOYMENT_ID, healthyAdmin, invoke, isLambda, LAMBDA_ARN, lambdaProps, listing, ROLE_ARN, useFakes } from './harness';
+import { usersOf } from '../../src/deployer/kept-grants';
 
 const fakes = useFakes();
 const OLD_ROLE = 'arn:aws:iam::111111111111:role/OldInvoker';
@@ -162,5 +163,22 @@ describe('events CloudFormation does not send', () => {
     fakes.admin.route = healthyAdmin((r) => (r.method === 'POST' && r.path === '/deployments' ? { status: 409, body: { message: 'conflict' } } : undefined));
     const response = await invoke(fakes, 'Create', props(), { physicalResourceId: 'dp_crafted' });
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'restate-failed-create-req-1' });
+  });
+});
+
+describe('which deployments use a grant', () => {
+  const target = { lambdaArn: LAMBDA_ARN, roleArn: ROLE_ARN, environment: 'https://admin.example.com' };
+  test('the same version through the same role, its own or else the registration\'s, unless gone', () => {
+    const deployments = [
+      { id: 'dp_same', arn: LAMBDA_ARN, assume_role_arn: ROLE_ARN },
+      { id: 'dp_default', arn: LAMBDA_ARN },
+      { id: 'dp_gone', arn: LAMBDA_ARN, assume_role_arn: ROLE_ARN },
+      { id: 'dp_otherVersion', arn: `${LAMBDA_ARN.slice(0, -1)}6`, assume_role_arn: ROLE_ARN },
+      { id: 'dp_otherRole', arn: LAMBDA_ARN, assume_role_arn: OLD_ROLE },
+      { id: 'dp_http', uri: 'https://svc.example.com/' },
+    ];
+    expect(usersOf(target, deployments, ['dp_gone'], ROLE_ARN)).toEqual(['dp_same', 'dp_default']);
+    expect(usersOf(target, deployments, ['dp_gone'], OLD_ROLE)).toEqual(['dp_same']);
+    expect(usersOf(target, deployments, ['dp_gone'], undefined)).toEqual(['dp_same']);
   });
 });
