@@ -138,6 +138,28 @@ describe('running out of time', () => {
     }
   });
 
+  test('the last failed answer of the step in progress is named too', async () => {
+    let probes = 0;
+    const admin = await hangingAdmin((_m, path) => path === '/health' && probes++ > 0, () => ({ status: 503 }));
+    try {
+      // 8 s left: the deployer works for 4 s; the second probe hangs past that.
+      const response = await invoke(fakes, 'Create', props({ AdminUrl: admin.url }), { remainingMs: 8_000 });
+      expect(response.Reason).toBe(
+        `The deployer ran out of time while waiting for the admin API at ${admin.url}/health (last: HTTP 503). Raise the ServiceDeployer timeout or check the admin API.`,
+      );
+    } finally {
+      await admin.stop();
+    }
+  }, 15_000);
+
+  test('a Create event that carries a physical id still answers a failure with the failed-create id', async () => {
+    const event = deploymentEvent('Create', props({ Force: 'maybe' }), fakes.cfn.url, 'dp_crafted');
+    trustProps(props());
+    const before = fakes.cfn.requests.length;
+    await handler(event, { getRemainingTimeInMillis: () => 60_000 });
+    expect(fakes.cfn.requests.slice(before).map((r) => [r.body.Status, r.body.PhysicalResourceId])).toEqual([['FAILED', FAILED_CREATE_ID]]);
+  });
+
   test('a registration still in flight when time runs out is hung up, not left to complete', async () => {
     const admin = await hangingAdmin((method, path) => method === 'POST' && path === '/deployments');
     try {
