@@ -31,9 +31,9 @@ if [[ $scope == all || $scope == deployer ]]; then
     'src/deployer/pruning.ts,src/deployer/kept-grants.ts|pruning,grants'
     'src/deployer/resource-policy.ts|resource-policy,grants,log'
     'src/deployer/connection.ts|health,deployer-lambda'
-    'src/deployer/removal.ts|cleanup,resource-policy,handler,log'
+    'src/deployer/removal.ts|cleanup,resource-policy,handler,log,crafted-events'
     'src/deployer/deployer.lambda.ts|handler,crafted-events,log'
-    'src/deployer/register.ts|registration,deployer-lambda,grants,cleanup,log,resource-policy,discovery-retries,retries,handler'
+    'src/deployer/register.ts|registration,cleanup,log,grants,discovery-retries'
   )
   for run in "${deployer_runs[@]}"; do
     files="${run%%|*}"
