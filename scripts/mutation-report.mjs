@@ -89,6 +89,16 @@ export function summarize(report) {
   return { rows, survivors, marked };
 }
 
+/** The source files mutation testing covers: every .ts file under src/ but the index, generated code and type-only files. */
+function sourceFiles() {
+  const skip = new Set(['src/index.ts', 'src/deployer/deployer-function.ts', 'src/service-deployer-options.ts', 'src/invoke-grant.ts']);
+  const walk = (dir) =>
+    fs.existsSync(dir)
+      ? fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : []))
+      : [];
+  return walk('src').filter((f) => !skip.has(f)).sort();
+}
+
 /** Ignored because it is static and the run ignored static mutants (not marked equivalent). */
 const isStatic = (m) => m.status === 'Ignored' && (m.static === true || /static mutant/i.test(m.statusReason ?? ''));
 
@@ -151,6 +161,10 @@ export function render({ rows, survivors, marked = [] }, sources) {
   lines.push(
     `| **All files** | ${total.mutants} | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.Equivalent} | ${total.Static} | ${totalScore.toFixed(2)}% | | |`,
   );
+  lines.push('');
+  const measured = new Set(rows.map((r) => r.file));
+  const unmeasured = sourceFiles().filter((f) => !measured.has(f));
+  lines.push(`Not measured yet: ${unmeasured.length === 0 ? 'none' : unmeasured.map((f) => `\`${f}\``).join(', ')}.`);
   lines.push('');
   lines.push(`## Surviving mutants (${survivors.length})`);
   lines.push('');
