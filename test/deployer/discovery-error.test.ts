@@ -27,7 +27,7 @@ test('only leading Restate codes are dropped, with or without spaces between the
   expect(describeDiscoveryFailure('[META0003] boom [META0013] twice').summary).toBe('boom [META0013] twice');
 });
 
-test("the endpoint called is named only when the message starts with it", () => {
+test('the endpoint called is named only when the message starts with it', () => {
   const aws = 'Error { code: "AccessDenied", message: "no" }';
   expect(describeDiscoveryFailure(`[META0003] error when calling 'arn:x': ${aws}`).summary).toBe("error when calling 'arn:x': AccessDenied: no");
   expect(describeDiscoveryFailure(`[META0003] while retrying: error when calling 'arn:x': ${aws}`).summary).toBe('AccessDenied: no');
