@@ -17,12 +17,10 @@ export class DeployError extends Error {}
  * when time runs out. A new phase starts without one (an earlier phase's failure is not news).
  */
 export class Progress {
-  private current: string;
-  private lastAnswer?: string;
+  /** The last failed answer in the current phase. */
+  last?: string;
 
-  constructor(phase: string) {
-    this.current = phase;
-  }
+  constructor(private current: string) {}
 
   get phase(): string {
     return this.current;
@@ -30,15 +28,7 @@ export class Progress {
 
   set phase(phase: string) {
     this.current = phase;
-    this.lastAnswer = undefined;
-  }
-
-  get last(): string | undefined {
-    return this.lastAnswer;
-  }
-
-  set last(answer: string | undefined) {
-    this.lastAnswer = answer;
+    this.last = undefined;
   }
 }
 
