@@ -7,12 +7,16 @@
 # reports/MUTATION.md is written from all reports/stryker-incremental*.json, and the command
 # fails when a file is below its threshold (85% for src/deployer/, 90% for the construct files).
 #   STRYKER_CONCURRENCY=N   test processes per run (default 2)
+#   STRYKER_FORCE=1         re-test every mutant: a surviving static mutant is otherwise reused while
+#                           its code is unchanged, also after tests were added to its run
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export AWS_EC2_METADATA_DISABLED=true
 
 scope="${1:-all}"
 concurrency="${STRYKER_CONCURRENCY:-2}"
+force=()
+[[ -n ${STRYKER_FORCE:-} ]] && force=(--force)
 case "$scope" in all | deployer | constructs) ;; *) echo "usage: npm run test:mutation [deployer|constructs]" >&2; exit 2 ;; esac
 
 if [[ $scope == all || $scope == deployer ]]; then
@@ -21,7 +25,7 @@ if [[ $scope == all || $scope == deployer ]]; then
   # hundreds of handler tests, and one that breaks the health check makes each of them wait.
   deployer_runs=(
     'src/deployer/admin-client.ts,src/deployer/http.ts|admin-client,http'
-    'src/deployer/properties.ts|properties,crafted-events'
+    'src/deployer/properties.ts|properties,crafted-events,service-settings'
     'src/deployer/retry.ts|retry'
     'src/deployer/cfn-response.ts|cfn-response'
     'src/deployer/discovery-error.ts,src/deployer/failure-reasons.ts,src/deployer/context.ts|discovery-error,failure-reasons,context,admin-client'
@@ -30,23 +34,23 @@ if [[ $scope == all || $scope == deployer ]]; then
     'src/deployer/admin-retries.ts|discovery-retries,retries'
     'src/deployer/pruning.ts,src/deployer/kept-grants.ts|pruning,grants'
     'src/deployer/resource-policy.ts|resource-policy,grants,log'
-    'src/deployer/connection.ts|health,deployer-lambda'
+    'src/deployer/connection.ts|health,deployer-lambda,registration,handler,log'
     'src/deployer/removal.ts|cleanup,resource-policy,handler,log,crafted-events'
     'src/deployer/deployer.lambda.ts|handler,crafted-events,log'
-    'src/deployer/register.ts|registration,cleanup,log,grants,discovery-retries'
+    'src/deployer/register.ts|registration,cleanup,log,grants,discovery-retries,handler,deployer-lambda,resource-policy,crafted-events,pruning'
   )
   for run in "${deployer_runs[@]}"; do
     files="${run%%|*}"
     tests="$(tr ',' '\n' <<<"${run#*|}" | sed 's|.*|test/deployer/&.test.ts|' | paste -sd, -)"
     name="$(basename "${files%%,*}" .ts)"
     STRYKER_TESTS="$tests" npx stryker run --concurrency "$concurrency" --mutate "$files" \
-      --incrementalFile "reports/stryker-incremental-deployer-$name.json"
+      --incrementalFile "reports/stryker-incremental-deployer-$name.json" "${force[@]}"
   done
 fi
 if [[ $scope == all || $scope == constructs ]]; then
   # Each construct file against the test files that exercise it: the whole construct suite per
   # mutant would take hours (each test file loads aws-cdk-lib anew). A subset of the tests gives a
-  # lower bound of the score. The runs share one incremental file, so results accumulate.
+  # lower bound of the score.
   construct_runs=(
     'src/invoker-role.ts|test/invoker-role.test.ts,test/invoker-role-trust.test.ts,test/cloud-environment.test.ts'
     'src/template-permission.ts|test/invoker-role.test.ts,test/template-grants.test.ts,test/template-permission.test.ts'
@@ -57,8 +61,8 @@ if [[ $scope == all || $scope == constructs ]]; then
     'src/nag-acknowledgement.ts|test/nag-acknowledgement.test.ts,test/nag-acknowledgement-metadata.test.ts'
     'src/deployer-trust.ts|test/deployer-trust.test.ts,test/template-grants.test.ts'
     'src/deployer-grants.ts|test/deployer-grants.test.ts'
-    'src/service-deployer.ts|test/service-deployer.test.ts,test/registration-options.test.ts,test/template-grants.test.ts'
-    'src/tunnel.ts,src/tunnel-url.ts,src/tunnel-identity.ts,src/tunnel-registration.ts,src/in-process-tunnel.ts|test/tunnel.test.ts'
+    'src/service-deployer.ts|test/service-deployer.test.ts,test/registration-options.test.ts,test/template-grants.test.ts,test/registration-checks.test.ts,test/migration-conveniences.test.ts,test/security.test.ts,test/deployer-trust.test.ts,test/nag-acknowledgement.test.ts'
+    'src/tunnel.ts,src/tunnel-url.ts,src/tunnel-identity.ts,src/tunnel-registration.ts,src/in-process-tunnel.ts|test/tunnel.test.ts,test/nag-acknowledgement.test.ts,test/nag.test.ts'
   )
   # Each run keeps its own incremental file, named after its first file: a run with other tests
   # cannot reuse (and would drop) another run's results.
@@ -66,7 +70,7 @@ if [[ $scope == all || $scope == constructs ]]; then
     files="${run%%|*}"
     name="$(basename "${files%%,*}" .ts)"
     MUTATION_TESTS="${run#*|}" npx stryker run stryker.constructs.config.mjs --concurrency "$concurrency" --mutate "$files" \
-      --incrementalFile "reports/stryker-incremental-constructs-$name.json"
+      --incrementalFile "reports/stryker-incremental-constructs-$name.json" "${force[@]}"
   done
 fi
 

@@ -94,7 +94,7 @@ export class RestateInProcessTunnel {
     container.addEnvironment('RESTATE_INPROC_ENVIRONMENT_ID', this.environment.environmentId);
     container.addEnvironment('RESTATE_INPROC_CLOUD_REGION', this.environment.region.name);
     container.addEnvironment('RESTATE_INPROC_SIGNING_PUBLIC_KEY', this.signingPublicKey);
-    container.addSecret(this.authTokenVariable, apiKeySecretOf('RestateInProcessTunnel', this.environment));
+    container.addSecret(this.authTokenVariable, apiKeySecretOf(this.environment));
   }
 
   /**

@@ -86,7 +86,6 @@ export class ServiceDeployer extends Construct {
       // Lambda adds the ENI permissions only to roles it creates; the deployer brings its own.
       this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
     }
-    fn.node.addDependency(this.role);
     fn.addEnvironment(TRUSTED_TARGETS_ENV, this.trusted.render());
     this.deployerFunction = fn;
     this.grants = new DeployerGrants(this, this.role);
@@ -146,8 +145,8 @@ export class ServiceDeployer extends Construct {
           'register fn.currentVersion or an alias, or use InvokeGrant.TEMPLATE.',
       );
     }
-    const authRetry = options.authRetryTimeout?.toSeconds();
-    if (authRetry !== undefined && authRetry > 900) {
+    const authRetry = options.authRetryTimeout?.toSeconds() ?? DEFAULTS.authRetrySeconds;
+    if (authRetry > 900) {
       throw new Error(`ServiceDeployer.register(): authRetryTimeout must be at most 15 minutes (a Lambda's longest run), got ${authRetry} s.`);
     }
     const headerSecrets = this.secretHeaders(handler.functionArn, options, 'the function ARN');
@@ -241,7 +240,7 @@ export class ServiceDeployer extends Construct {
     const stackName = stack.stackName;
     const path = `${scope.node.path}/${id}`;
     // Unique per account and region: the stack's name, then the path inside the stack.
-    const owner = `${stackName}/${path.slice(stack.node.path.length).replace(/^\//, '')}`;
+    const owner = `${stackName}/${path.slice(stack.node.path.length + 1)}`;
     const registration = ServiceRegistration._create(scope, id, this.deployerFunction.functionArn, {
       AdminUrl: adminUrl,
       AuthTokenSecretArn: environment.authToken?.secretArn,

@@ -30,10 +30,7 @@ export function signingPublicKeyOf(what: string, environment: RestateCloudEnviro
  * appears in the task definition.
  * @internal
  */
-export function apiKeySecretOf(what: string, environment: RestateCloudEnvironment): ecs.Secret {
-  const secret = environment.authToken;
-  if (!secret) {
-    throw new Error(`${what}: the environment '${environment.node.path}' has no API key secret: pass apiKey to RestateCloudEnvironment.`);
-  }
-  return ecs.Secret.fromSecretsManager(secret, environment.authTokenJsonField);
+export function apiKeySecretOf(environment: RestateCloudEnvironment): ecs.Secret {
+  // A RestateCloudEnvironment always has one: its constructor requires apiKey.
+  return ecs.Secret.fromSecretsManager(environment.authToken!, environment.authTokenJsonField);
 }

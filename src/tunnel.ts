@@ -222,7 +222,8 @@ export class RestateCloudTunnel extends Construct implements ec2.IConnectable {
     this.baseUrl = tunnelServerUrl(what, props.environment, props.tunnelServerUrl);
     const signingPublicKey = signingPublicKeyOf(what, props.environment, props.signingPublicKey);
     const drainSeconds = props.drainTimeout?.toSeconds({ integral: false }) ?? MAX_STOP_TIMEOUT_SECONDS - EXIT_MARGIN_SECONDS;
-    if (!Number.isInteger(drainSeconds) || drainSeconds < 0 || drainSeconds > MAX_STOP_TIMEOUT_SECONDS - EXIT_MARGIN_SECONDS) {
+    // A Duration is never negative.
+    if (!Number.isInteger(drainSeconds) || drainSeconds > MAX_STOP_TIMEOUT_SECONDS - EXIT_MARGIN_SECONDS) {
       throw new Error(
         `${what}: drainTimeout must be a whole number of seconds from 0 to ${MAX_STOP_TIMEOUT_SECONDS - EXIT_MARGIN_SECONDS}, got ${drainSeconds} s: ` +
           `Fargate stops a task at most ${MAX_STOP_TIMEOUT_SECONDS} s after SIGTERM, and the client needs ${EXIT_MARGIN_SECONDS} s to exit.`,
@@ -275,7 +276,7 @@ export class RestateCloudTunnel extends Construct implements ec2.IConnectable {
       image: props.image ?? ecs.ContainerImage.fromRegistry(RestateCloudTunnel.DEFAULT_IMAGE),
       environment: environmentVariables,
       // 0.6.0 reads the key only as RESTATE_BEARER_TOKEN; newer clients still accept it.
-      secrets: { RESTATE_BEARER_TOKEN: apiKeySecretOf(what, props.environment) },
+      secrets: { RESTATE_BEARER_TOKEN: apiKeySecretOf(props.environment) },
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'tunnel' }),
       readonlyRootFilesystem: true,
       stopTimeout: Duration.seconds(drainSeconds + EXIT_MARGIN_SECONDS),
@@ -363,6 +364,8 @@ function warnIfOneAvailabilityZone(scope: Construct, vpc: ec2.IVpc, selection: e
         'pass vpcSubnets (private subnets with NAT, or public subnets with assignPublicIp: true).',
     );
   }
+  // An environment-agnostic stack's zones are tokens (Fn::GetAZs): unknown until deployed.
+  // Stryker disable next-line MethodExpression: equivalent, a selection's zones are all tokens or none
   if (desiredCount < 2 || zones.some((z) => Token.isUnresolved(z))) return;
   if (new Set(zones).size === 1) {
     Annotations.of(scope).addWarningV2(

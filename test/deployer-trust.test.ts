@@ -1,5 +1,6 @@
 import { App, CfnParameter, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { RestateCloudEnvironment, RestateEnvironment, ServiceDeployer } from '../src';
@@ -73,6 +74,18 @@ describe('the trust list', () => {
     ]);
   });
 
+  test('an admin API reached without TLS verification is its own entry, marked insecure', () => {
+    const { stack, deployer } = platform();
+    const apiKey = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Key2', API_KEY_ARN);
+    const env = RestateEnvironment.fromAttributes({ adminUrl: 'https://restate.internal:9070', authToken: apiKey });
+    deployer.registerHttp('https://a.example.com', env);
+    deployer.registerHttp('https://b.example.com', env, { insecureSkipTlsVerify: true });
+    expect(JSON.parse(trustedTargets(stack)).admin).toEqual([
+      ['https://restate.internal:9070', API_KEY_ARN, '', ''],
+      ['https://restate.internal:9070', API_KEY_ARN, '', 'insecure'],
+    ]);
+  });
+
   test('the same registration target added twice is one entry', () => {
     const { stack, env, deployer } = platform();
     deployer.registerHttp('https://a.example.com', env);
@@ -102,6 +115,17 @@ describe('values from another stack', () => {
       "ServiceDeployer: the secret of header 'x-token' and the URL it goes to must be known to the deployer's stack Platform, which pins each secret to the URL it may be sent to, " +
         'but Service/EndpointToken/Resource belongs to stack Service. ' +
         "Import the secret in the deployer's stack by its ARN or name (Secret.fromSecretCompleteArn / fromSecretNameV2), or create the ServiceDeployer in that stack.",
+    );
+  });
+
+  test("a secret header for a handler of another stack: the exact error, naming the function's stack", () => {
+    const { app, stack, env, deployer } = platform();
+    const service = new Stack(app, 'Service');
+    const fn = new lambda.Function(service, 'Fn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {};') });
+    const header = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Header', HEADER_ARN);
+    expect(() => deployer.register(fn.currentVersion, env, { secretHeaders: { 'x-key': header } })).toThrow(
+      "ServiceDeployer: the secret of header 'x-key' and the function ARN it goes to must be known to the deployer's stack Platform, which pins each secret to the URL it may be sent to, " +
+        'but Service/Fn/CurrentVersion/Resource belongs to stack Service. Create the ServiceDeployer in that stack, or pass a literal value.',
     );
   });
 

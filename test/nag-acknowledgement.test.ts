@@ -8,16 +8,17 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { InvokeGrant, RestateCloudEnvironment, RestateCloudTunnel, ServiceDeployer } from '../src';
 import { asVersion } from './support/as-version';
 
-type Resources = Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; applies_to?: string[] }[] } } }>;
+interface Suppression { id: string; reason: string; applies_to?: string[] }
+type Resources = Record<string, { Type: string; Metadata?: { cdk_nag?: { rules_to_suppress: Suppression[] } } }>;
 
-
-/** A deployer in a VPC granting invokes itself (L1, IAM4, IAM5) and a tunnel (ECS2, ECS4). */
-function synth(): Resources {
+/** A deployer in a VPC granting invokes itself (L1, IAM4, IAM5) and a tunnel (ECS2, and ECS4 for a cluster of its own). */
+function synth(options: { userCluster?: boolean } = {}): Resources {
   const app = new App();
   const stack = new Stack(app, 'Stack');
   const environment = new RestateCloudEnvironment(stack, 'Restate', {
@@ -35,7 +36,8 @@ function synth(): Resources {
   for (const version of ['3', '4']) {
     deployer.register(lambda.Version.fromVersionArn(stack, `Greeter${version}`, `arn:aws:lambda:us-east-1:123456789012:function:greeter:${version}`), environment);
   }
-  const tunnel = new RestateCloudTunnel(stack, 'Tunnel', { environment, tunnelName: 'prod-vpc', vpc });
+  const cluster = options.userCluster ? new ecs.Cluster(stack, 'Cluster', { vpc }) : undefined;
+  const tunnel = new RestateCloudTunnel(stack, 'Tunnel', { environment, tunnelName: 'prod-vpc', ...(cluster ? { cluster } : { vpc }) });
   tunnel.register(deployer, 'greeter.restate.internal', 9080);
   return Template.fromStack(stack).toJSON().Resources as Resources;
 }
@@ -65,4 +67,25 @@ test('below aws-cdk-lib 2.257 (cdk-nag 2.x): each acknowledgement is cdk_nag met
   const perResource = Object.values(asVersion('2.168.0', synth))
     .map((r) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((s) => JSON.stringify(s)));
   for (const rules of perResource) expect(new Set(rules).size).toBe(rules.length);
+});
+
+test('every acknowledgement gives its reason, at least the 10 characters cdk-nag asks for', () => {
+  const rules = Object.values(asVersion('2.168.0', synth)).flatMap((r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? []);
+  expect(rules.length).toBeGreaterThanOrEqual(5);
+  for (const rule of rules) expect(rule.reason.length).toBeGreaterThanOrEqual(10);
+});
+
+test('a cluster the user passes keeps its findings: the tunnel acknowledges ECS4 only on a cluster of its own', () => {
+  const found = suppressions(asVersion('2.168.0', () => synth({ userCluster: true })));
+  expect(found).toContain('AWS::ECS::TaskDefinition AwsSolutions-ECS2');
+  expect(found).not.toContain('AWS::ECS::Cluster AwsSolutions-ECS4');
+});
+
+test('a deployer outside a VPC acknowledges no VPC access policy: it has none', () => {
+  const found = suppressions(asVersion('2.168.0', () => {
+    const stack = new Stack(new App(), 'Stack');
+    new ServiceDeployer(stack, 'Deployer');
+    return Template.fromStack(stack).toJSON().Resources as Resources;
+  }));
+  expect(found).toEqual(['AWS::Lambda::Function AwsSolutions-L1']);
 });

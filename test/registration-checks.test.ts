@@ -46,7 +46,10 @@ describe('a version deleted under a retained deployment', () => {
     deployer.register(newFunction(stack, 'B').currentVersion, env);
     const found = warnings(stack).filter((w) => w.includes(VERSION_WARNING));
     expect(found).toHaveLength(1);
-    expect(found[0]).toContain('currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN }');
+    expect(found[0]).toBe(
+      'This version (and possibly others registered with this deployer) is deleted when the code changes, but its Restate deployment is retained and in-flight invocations stay pinned to it: ' +
+        `create versions with currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN } (or register an alias). ${VERSION_WARNING}`,
+    );
   });
 
   test('an explicitly RETAINed deployment warns the same', () => {

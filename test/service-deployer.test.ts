@@ -117,6 +117,33 @@ describe('deployer function', () => {
     expect(resource.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logGroupId } });
   });
 
+  test('its log group keeps a month of logs and goes with the stack, unless told otherwise', () => {
+    const f = fixture();
+    const { resource } = only(resourcesOfType(f.stack, 'AWS::Logs::LogGroup'));
+    expect(resource).toMatchObject({ Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Delete' });
+
+    const stack = new Stack(new App(), 'Other');
+    new ServiceDeployer(stack, 'Deployer', { logRetention: 7, removalPolicy: RemovalPolicy.RETAIN });
+    expect(only(resourcesOfType(stack, 'AWS::Logs::LogGroup')).resource).toMatchObject({ Properties: { RetentionInDays: 7 }, DeletionPolicy: 'Retain' });
+  });
+
+  test('its role is for Lambda alone, and says what it is for', () => {
+    const f = fixture();
+    const role = resourcesOfType(f.stack, 'AWS::IAM::Role')[logicalIdOf(f.stack, f.deployer.role as any)];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+    ]);
+    expect(role.Properties.Description).toBe('Restate service deployer: reads the API key secrets it is given and writes its own logs');
+  });
+
+  // lambda.Function adds this dependency for any role it is given.
+  test("it is created after its role's policy, so that its first run may write its logs", () => {
+    const f = fixture();
+    const fnId = logicalIdOf(f.stack, f.deployer.deployerFunction as any);
+    const policyId = only(resourcesOfType(f.stack, 'AWS::IAM::Policy')).logicalId;
+    expect(resourcesOfType(f.stack, 'AWS::Lambda::Function')[fnId].DependsOn).toContain(policyId);
+  });
+
   test('the deployer role has no managed policies', () => {
     const f = fixture();
     const role = resourcesOfType(f.stack, 'AWS::IAM::Role')[logicalIdOf(f.stack, f.deployer.role as any)];
@@ -162,7 +189,7 @@ describe('register', () => {
       Owner: `Stack/${registration.node.path.replace(/^Stack\//, '')}`,
     });
     // Defaults are left to the deployer.
-    for (const key of ['Private', 'PruneDrained', 'RevisionHistoryLimit', 'HealthTimeoutSeconds', 'Metadata']) {
+    for (const key of ['Private', 'PruneDrained', 'RevisionHistoryLimit', 'MaxPrunedPerRun', 'HealthTimeoutSeconds', 'AuthRetrySeconds', 'Metadata', 'AdditionalHeaders', 'SecretHeaders']) {
       expect(resource.Properties).not.toHaveProperty(key);
     }
     expect(resource.Properties.Uri).toBeUndefined();

@@ -197,6 +197,11 @@ describe('the tunnel client task', () => {
     expect(errorOf(() => tunnelIn(f, { drainTimeout }))).toMatch(/drainTimeout must be a whole number of seconds from 0 to 110, got .* s: Fargate stops a task at most 120 s after SIGTERM/);
   });
 
+  test.each([[Duration.seconds(0), '0'], [Duration.seconds(110), '110']])('drainTimeout %s is accepted', (drainTimeout, seconds) => {
+    const f = fixture();
+    expect(containerOf(f, tunnelIn(f, { drainTimeout })).Environment).toContainEqual({ Name: 'RESTATE_SHUTDOWN_TIMEOUT__SECS', Value: seconds });
+  });
+
   test('remoteProxy: true turns the proxies on and maps their ports, still without any inbound rule', () => {
     const f = fixture();
     const tunnel = tunnelIn(f, { remoteProxy: true });
@@ -338,6 +343,28 @@ describe('where the tunnel runs', () => {
     tunnelIn(f, { vpcSubnets: { subnets: [f.vpc.privateSubnets[0]] } });
     Annotations.fromStack(f.stack).hasWarning('/Stack/Tunnel', Match.stringLikeRegexp('All 2 tunnel tasks run in .*: select subnets in two or more Availability Zones'));
   });
+
+  test('the one-zone warning has an id to acknowledge it by', () => {
+    const f = fixture();
+    tunnelIn(f, { vpcSubnets: { subnets: [f.vpc.privateSubnets[0]] } });
+    Annotations.fromStack(f.stack).hasWarning('/Stack/Tunnel', Match.stringLikeRegexp('\\[ack: restate-cloud-cdk:tunnelOneZone\\]'));
+  });
+
+  test('no one-zone warning for a single task, nor for zones unknown until deployed (an environment-agnostic stack)', () => {
+    const f = fixture();
+    tunnelIn(f, { vpcSubnets: { subnets: [f.vpc.privateSubnets[0]] }, desiredCount: 1 });
+    Annotations.fromStack(f.stack).hasNoWarning('*', Match.stringLikeRegexp('tunnel tasks run in'));
+
+    const agnostic = new Stack(new App(), 'Agnostic');
+    const vpc = new ec2.Vpc(agnostic, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const environment = new RestateCloudEnvironment(agnostic, 'Restate', {
+      environmentId: ENV_ID,
+      apiKey: secretsmanager.Secret.fromSecretCompleteArn(agnostic, 'ApiKey', API_KEY_ARN),
+      requestSigningPublicKeys: [PUBLIC_KEY],
+    });
+    new RestateCloudTunnel(agnostic, 'Tunnel', { environment, tunnelName: 'prod-vpc', vpc, vpcSubnets: { subnets: [vpc.privateSubnets[0]] } });
+    Annotations.fromStack(agnostic).hasNoWarning('*', Match.stringLikeRegexp('tunnel tasks run in'));
+  });
 });
 
 describe('tunnel names', () => {
@@ -346,6 +373,18 @@ describe('tunnel names', () => {
     const expected = `invalid tunnelName ${JSON.stringify(tunnelName)}: expected lowercase letters, digits and hyphens`;
     expect(errorOf(() => tunnelIn(f, { tunnelName }))).toContain(`RestateCloudTunnel 'Tunnel': ${expected}`);
     expect(errorOf(() => new RestateInProcessTunnel({ environment: f.environment, tunnelName }))).toContain(`RestateInProcessTunnel: ${expected}`);
+  });
+
+  test('the whole error for a refused name', () => {
+    expect(errorOf(() => tunnelIn(fixture(), { tunnelName: 'Prod' }))).toBe(
+      'RestateCloudTunnel \'Tunnel\': invalid tunnelName "Prod": expected lowercase letters, digits and hyphens ' +
+        "(at most 63, starting and ending with a letter or digit), e.g. 'prod-vpc'. Replicas of one tunnel share its name.",
+    );
+  });
+
+  // From JavaScript, or a jsii language: a value that is not a string reads as a valid name to a pattern.
+  test.each([[undefined], [5], [['prod']]])('%j, not a string, is refused', (tunnelName) => {
+    expect(errorOf(() => tunnelIn(fixture(), { tunnelName: tunnelName as any }))).toContain(`invalid tunnelName ${JSON.stringify(tunnelName)}:`);
   });
 
   test.each([['a'], ['prod-vpc'], ['a'.repeat(63)], ['0-9']])('%j is accepted', (tunnelName) => {
@@ -445,6 +484,38 @@ describe('URLs through a tunnel', () => {
   ])('urlFor(%j, %j) throws naming the value', (host, port, message) => {
     const f = fixture();
     expect(errorOf(() => tunnelIn(f).urlFor(host, port))).toContain(`RestateCloudTunnel 'Tunnel'.urlFor(): ${message}`);
+  });
+
+  test('the whole error for a refused host; a host that is not a string is refused too', () => {
+    const f = fixture();
+    expect(errorOf(() => tunnelIn(f).urlFor('greeter/x', 9080))).toBe(
+      "RestateCloudTunnel 'Tunnel'.urlFor(): invalid host \"greeter/x\": expected a DNS name or IPv4 address the tunnel can reach, " +
+        "such as 'greeter.restate.internal' or '10.0.1.17', without scheme, port or path.",
+    );
+    expect(errorOf(() => tunnelIn(fixture()).urlFor(5 as any, 9080))).toContain('invalid host 5:');
+  });
+
+  test('a one-character host is accepted', () => {
+    expect(tunnelIn(fixture()).urlFor('a', 9080)).toBe(`https://tunnel.us.restate.cloud:9080/${HOST_ID}/prod-vpc/http/a/9080/`);
+  });
+
+  test.each([[1], [65535]])('port %j is accepted', (port) => {
+    const f = fixture();
+    expect(tunnelIn(f).urlFor('greeter', port)).toBe(`https://tunnel.us.restate.cloud:9080/${HOST_ID}/prod-vpc/http/greeter/${port}/`);
+  });
+
+  test('tunnelServerUrl: https, every trailing slash dropped; a token as given; a query refused', () => {
+    expect(tunnelIn(fixture(), { tunnelServerUrl: 'https://tunnel.test:9080//' }).urlFor('greeter', 9080)).toBe(
+      `https://tunnel.test:9080/${HOST_ID}/prod-vpc/http/greeter/9080/`,
+    );
+    const f = fixture();
+    const base = new CfnParameter(f.stack, 'TunnelServer').valueAsString;
+    expect(f.stack.resolve(tunnelIn(f, { tunnelServerUrl: base }).urlFor('greeter', 9080))).toEqual({
+      'Fn::Join': ['', [{ Ref: 'TunnelServer' }, `/${HOST_ID}/prod-vpc/http/greeter/9080/`]],
+    });
+    expect(errorOf(() => tunnelIn(fixture(), { tunnelServerUrl: 'https://tunnel.test:9080/?x=1' }))).toBe(
+      "RestateCloudTunnel 'Tunnel': invalid tunnelServerUrl \"https://tunnel.test:9080/?x=1\": expected an absolute http(s) URL without query, such as 'http://127.0.0.1:9080'.",
+    );
   });
 
   test('tunnelServerUrl (tests, stand-ins) replaces the base only', () => {

@@ -76,7 +76,6 @@ export async function waitForHealth(
   const timeoutMs = numberOr(props.HealthTimeoutSeconds, DEFAULTS.healthTimeoutSeconds) * 1000;
   const wait = deadline.within(timeoutMs);
   // When the deployer's own time is shorter than the bound, it is what ends the wait.
-  // Stryker disable next-line EqualityOperator: equivalent, equal to the millisecond cannot be arranged
   const cutByDeadline = deadline.remainingMs() < timeoutMs;
   const url = `${client.adminUrl}/health`;
   progress.phase = `waiting for the admin API at ${url}`;
@@ -106,8 +105,11 @@ export async function waitForHealth(
     return await withRetry(
       probe,
       [
-        // Stryker disable next-line ArrowFunction: equivalent, a delay of undefined is no delay too
-        { retries: (e) => e instanceof KeyReadAgain, delayMs: () => 0 },
+        {
+          retries: (e) => e instanceof KeyReadAgain,
+          // Stryker disable next-line ArrowFunction: equivalent, a delay of undefined is no delay too
+          delayMs: () => 0,
+        },
         {
           retries: (e) => e instanceof NotHealthyYet,
           // Stryker disable next-line ConditionalExpression,EqualityOperator: the slower probes show only after 30 s of waiting, which unit tests do not spend

@@ -67,7 +67,6 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
       const props = decodeProperties(event.ResourceProperties);
       const ctx: RequestContext = {
         resource: { stackId: event.StackId, logicalId: event.LogicalResourceId, requestId: event.RequestId },
-        // Stryker disable next-line ConditionalExpression: equivalent, old properties are used only with priorId === the deployment id, and Create has no priorId
         oldProps: event.RequestType === 'Update' ? decodeOld(event.OldResourceProperties) : undefined,
         priorId,
         signal: hangUp.signal,

@@ -279,7 +279,6 @@ export function decodeProperties(raw: unknown): DeploymentResourceProperties {
         refuse(`property SecretHeaders has an entry that is not {Name, SecretArn, JsonField?}: ${JSON.stringify(h)}`);
       }
       if (typeof header.Name !== 'string' || !HEADER_NAME.test(header.Name)) refuse(`property SecretHeaders has an invalid header name ${JSON.stringify(header.Name)}`);
-      // Stryker disable next-line ConditionalExpression: equivalent, no value but a string matches the pattern (its text would need to be an ARN)
       if (typeof header.SecretArn !== 'string' || !SECRET_ARN.test(header.SecretArn)) {
         refuse(`property SecretHeaders.${String(header.Name)} is not a Secrets Manager secret ARN: ${JSON.stringify(header.SecretArn)}`);
       }

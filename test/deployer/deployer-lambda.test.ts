@@ -275,6 +275,8 @@ describe('Create of a Lambda deployment', () => {
     expect(logged.filter((l) => l.message.startsWith('admin API rejected'))).toEqual([
       { message: 'admin API rejected the cached key; reading it again', url: `${admin.url}/health`, status: 401 },
     ]);
+    // Reading the key again is no failed probe.
+    expect(logged.filter((l) => l.message === 'admin API not healthy yet')).toEqual([]);
   });
 
   test('401 fails fast, naming the secret, without retries', async () => {

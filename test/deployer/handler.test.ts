@@ -3,8 +3,8 @@
  * Update, SUCCESS for Delete), and running out of time (FAILED for Create with the failed-create
  * id, SUCCESS for Delete, naming what it was doing; a registration in flight is hung up).
  */
-import { deploymentEvent, secretsManagerRoute, trustProps } from './fakes';
-import { API_KEY, DEPLOYMENT_ID, FAILED_CREATE_ID, hangingAdmin, invoke, lambdaProps, logged, SECRET_ARN, useFakes } from './harness';
+import { deploymentEvent, Route, secretsManagerRoute, trustProps } from './fakes';
+import { API_KEY, DEPLOYMENT_ID, FAILED_CREATE_ID, hangingAdmin, healthyAdmin, invoke, LAMBDA_ARN, lambdaProps, logged, SECRET_ARN, useFakes } from './harness';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 import { handler } from '../../src/deployer/deployer.lambda';
@@ -109,13 +109,28 @@ describe('running out of time', () => {
     expect(response.Reason).toBe('Ran out of time while reading the admin API key; the deployment was left in place.');
   });
 
-  test.each<[string, (method: string, path: string) => boolean, string]>([
-    ['checking what it serves', (m, path) => m === 'GET' && path === '/services/Greeter', 'checking that dp_11pXug0mWsff2NOoRBZbOcV serves [Greeter]'],
-    ['setting visibility', (m) => m === 'PATCH', 'making service Greeter private'],
-  ])('a step that hangs (%s) is named, and its request hung up', async (_what, hangs, phase) => {
-    const admin = await hangingAdmin(hangs);
+  // An existing deployment whose service another deployment serves: it is registered again with force.
+  const servedByAnother = healthyAdmin((r) => {
+    if (r.method === 'POST' && r.path === '/deployments') return { status: 200, body: { id: DEPLOYMENT_ID, services: [{ name: 'Greeter', revision: 1, public: true }] } };
+    if (r.method === 'GET' && r.path === '/services/Greeter') return { status: 200, body: { name: 'Greeter', deployment_id: 'dp_other', revision: 2, public: true } };
+    return undefined;
+  });
+  test.each<[string, (method: string, path: string, body: any) => boolean, string, object, Route]>([
+    ['checking what it serves', (m, path) => m === 'GET' && path === '/services/Greeter', 'checking that dp_11pXug0mWsff2NOoRBZbOcV serves [Greeter]', { Private: 'true' }, healthyAdmin()],
+    ['setting visibility', (m) => m === 'PATCH', 'making service Greeter private', { Private: 'true' }, healthyAdmin()],
+    ['configuring', (m) => m === 'PATCH', 'configuring services [Greeter]', { ServiceConfiguration: { Services: { Greeter: { JournalRetentionSeconds: '60' } } } }, healthyAdmin()],
+    ['pruning', (m, path) => m === 'GET' && path === '/deployments', 'pruning drained deployments', { PruneDrained: 'true', Owner: 'Stack/Greeter' }, healthyAdmin()],
+    [
+      're-registering',
+      (m, path, body) => m === 'POST' && path === '/deployments' && body.force === true,
+      `re-registering Lambda ${LAMBDA_ARN} with force to make ${DEPLOYMENT_ID} serve ([Greeter was served by dp_other (revision 2)])`,
+      {},
+      servedByAnother,
+    ],
+  ])('a step that hangs (%s) is named, and its request hung up', async (_what, hangs, phase, extra, route) => {
+    const admin = await hangingAdmin(hangs, route);
     try {
-      const response = await invoke(fakes, 'Create', props({ AdminUrl: admin.url, Private: 'true' }), { remainingMs: 2_000 });
+      const response = await invoke(fakes, 'Create', props({ AdminUrl: admin.url, ...extra }), { remainingMs: 2_000 });
       expect(response.Reason).toMatch(new RegExp(`^The deployer ran out of time while ${escape(phase)}\\. `));
       await new Promise((r) => setTimeout(r, 50));
       expect(admin.hungUp).toHaveLength(1);

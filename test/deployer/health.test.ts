@@ -87,13 +87,16 @@ describe('a rejected key at /health', () => {
     expect(registerCount(fakes.admin)).toBe(0);
   });
 
-  test('a key that cannot be read fails before any request, naming the secret, its field and the fix', async () => {
+  test.each([
+    ['its field', 'apiKey', " in field 'apiKey'"],
+    ['no field', undefined, ''],
+  ])('a key that cannot be read fails before any request, naming the secret, %s and the fix', async (_what, field, inField) => {
     const missing = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:missing-AbCdEf';
-    const response = await invoke(fakes, 'Create', props({ AuthTokenSecretArn: missing, AuthTokenJsonField: 'apiKey' }));
+    const response = await invoke(fakes, 'Create', props({ AuthTokenSecretArn: missing, AuthTokenJsonField: field }));
     expect(response.Reason).toMatch(
       new RegExp(
         `^could not read secret ${missing}: ResourceNotFoundException: .*\\. The admin API key is read from this secret at deploy time: ` +
-          "check that it exists, holds the key in field 'apiKey', and that the deployer's role may read it\\.$",
+          `check that it exists, holds the key${inField}, and that the deployer's role may read it\\.$`,
       ),
     );
     expect(fakes.admin.requests).toEqual([]);

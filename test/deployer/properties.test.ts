@@ -153,6 +153,8 @@ describe('refused, naming what', () => {
     ['a configuration with a default and another key', lambda({ ServiceConfiguration: { Default: {}, Other: {} } }), 'property ServiceConfiguration must be {Default?, Services?}'],
     ['a secret header that is a number', http({ SecretHeaders: [5] }), 'property SecretHeaders has an entry that is not {Name, SecretArn, JsonField?}: 5'],
     ['a secret header name that is a number', http({ SecretHeaders: [{ Name: 5, SecretArn: SECRET_ARN }] }), 'property SecretHeaders has an invalid header name 5'],
+    // A list of one ARN reads as that ARN to a pattern: only its type tells it apart.
+    ['a secret header ARN in a list', http({ SecretHeaders: [{ Name: 'x', SecretArn: [SECRET_ARN] }] }), `property SecretHeaders.x is not a Secrets Manager secret ARN: ["${SECRET_ARN}"]`],
     ['a boolean with text before it', lambda({ Force: 'xtrue' }), "property Force is not 'true' or 'false': \"xtrue\""],
     ['a Uri with text before it', http({ Uri: 'x https://svc.example.com' }), 'property Uri is not an http(s) URL: "x https://svc.example.com"'],
     ['a CA with text before it', lambda({ AdminCaCertificate: `x${PEM}` }), `property AdminCaCertificate is not a PEM certificate: ${JSON.stringify(`x${PEM}`)}`],
@@ -189,7 +191,8 @@ describe('encoding, as the constructs write the properties', () => {
   });
 
   test('seconds, left out when unset or the default', () => {
-    expect([encodeSeconds(30), encodeSeconds(0), encodeSeconds(undefined), encodeSeconds(60, 60), encodeSeconds(61, 60)]).toEqual(['30', '0', undefined, undefined, '61']);
+    expect([encodeSeconds(30), encodeSeconds(0), encodeSeconds(undefined), encodeSeconds(undefined, 60)]).toEqual(['30', '0', undefined, undefined]);
+    expect([encodeSeconds(60, 60), encodeSeconds(61, 60)]).toEqual([undefined, '61']);
   });
 
   test('removal policies: RETAIN by default, DESTROY, and nothing else', () => {

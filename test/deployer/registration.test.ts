@@ -11,6 +11,7 @@ import {
   invoke,
   LAMBDA_ARN,
   lambdaProps,
+  logged,
   LOGICAL_ID,
   ownedMetadata,
   REQUEST_ID,
@@ -56,6 +57,7 @@ describe('a new deployment (201)', () => {
     );
     const response = await invoke(fakes, 'Create', props());
     expect(response.Reason).toBe(`Registered Lambda ${LAMBDA_ARN} as ${DEPLOYMENT_ID} with services [Greeter]; Restate noted: [META0020] a; b`);
+    expect(logged(fakes, 'restate notes')).toEqual([{ message: 'restate notes', info: [{ code: 'META0020', message: 'a' }, { code: null, message: 'b' }] }]);
   });
 
   test('an HTTP endpoint sends uri, no arn or role; use_http_11 false when asked', async () => {
@@ -135,6 +137,10 @@ describe('an existing deployment (200)', () => {
     fakes.admin.requests.length = 0;
     fakes.admin.route = existing({ arn: undefined, assume_role_arn: undefined, uri, use_http_11: true });
     await invoke(fakes, 'Create', props({ LambdaArn: undefined, AssumeRoleArn: undefined, Uri: uri, UseHttp11: 'true' }));
+    expect(registerBodies()).toHaveLength(1);
+    // Not set: whatever version it has is left alone.
+    fakes.admin.requests.length = 0;
+    await invoke(fakes, 'Create', props({ LambdaArn: undefined, AssumeRoleArn: undefined, Uri: uri }));
     expect(registerBodies()).toHaveLength(1);
   });
 
@@ -251,6 +257,7 @@ describe('the details reasons and requests are made of', () => {
     fakes.admin.route = healthyAdmin((r) => (r.method === 'POST' && r.path === '/deployments' ? { status: 201, body: { id: DEPLOYMENT_ID } } : undefined));
     const response = await invoke(fakes, 'Create', props());
     expect(response).toMatchObject({ Status: 'SUCCESS', Reason: `Registered Lambda ${LAMBDA_ARN} as ${DEPLOYMENT_ID} with services []`, Data: { ServiceNames: '' } });
+    expect(fakes.admin.requests.filter((r) => r.method === 'PATCH')).toEqual([]);
   });
 
   test('HTTPS where HTTPS is required registers; use_http_11 is sent only when set, and never for a Lambda', async () => {
@@ -364,6 +371,17 @@ describe('the details reasons and requests are made of', () => {
           'Check the service names \\(as bound in code\\), or remove those entries; ',
       ),
     );
+  });
+
+  test('a failure with nothing to undo is the reason alone', async () => {
+    // An existing deployment (200), over HTTP: nothing created, nothing granted.
+    fakes.admin.route = existing({ arn: undefined, assume_role_arn: undefined, uri: 'https://svc.example.com/greeter' });
+    const response = await invoke(fakes, 'Create', http({ ExpectedServices: ['Payments'] }));
+    expect(response.Reason).toBe(
+      'discovery of endpoint https://svc.example.com/greeter found service(s) [Greeter], but expected service(s) [Payments] were missing. ' +
+        'Check that the deployed code binds these services, or correct expectedServices.',
+    );
+    expect(deletes(fakes.admin)).toEqual([]);
   });
 
   test('a failure that is not the admin API\'s still removes what this request created', async () => {
