@@ -152,22 +152,25 @@ export function render({ rows, survivors, marked = [] }, sources) {
   lines.push('kill more); a mutant in several runs counts with its best result.');
   lines.push('Score = (killed + timeout) / (killed + timeout + survived + no coverage). Mutants marked in the');
   lines.push('source (`// Stryker disable next-line <mutator>: <reason>`, listed below with their reasons) do not');
-  lines.push('count, nor do static mutants of a run that left them out.');
+  lines.push('count, nor do static mutants of a run that left them out, nor (as in Stryker\'s own score) load errors:');
+  lines.push('mutants that stop the module from loading (a built-in region that no longer passes its own checks),');
+  lines.push('so that every test fails before it runs.');
   lines.push(`Thresholds: ${DEPLOYER_THRESHOLD}% for src/deployer/**, ${DEFAULT_THRESHOLD}% for the other files under src/.`);
   lines.push('');
-  lines.push('| File | Mutants | Killed | Timeout | Survived | No coverage | Equivalent (marked) | Static, not run | Score | Threshold | |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-  const total = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Equivalent: 0, Static: 0 };
+  lines.push('| File | Mutants | Killed | Timeout | Survived | No coverage | Equivalent (marked) | Static, not run | Load errors | Score | Threshold | |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  const total = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Equivalent: 0, Static: 0, Errors: 0 };
   for (const r of rows) {
-    for (const k of Object.keys(total)) total[k] += r[k];
+    const errors = r.CompileError + r.RuntimeError;
+    for (const k of Object.keys(total)) total[k] += k === 'Errors' ? errors : r[k];
     lines.push(
-      `| ${r.file} | ${r.mutants} | ${r.Killed} | ${r.Timeout} | ${r.Survived} | ${r.NoCoverage} | ${r.Equivalent} | ${r.Static} | ${r.score.toFixed(2)}% | ${r.threshold}% | ${r.ok ? 'ok' : '**below**'} |`,
+      `| ${r.file} | ${r.mutants} | ${r.Killed} | ${r.Timeout} | ${r.Survived} | ${r.NoCoverage} | ${r.Equivalent} | ${r.Static} | ${errors} | ${r.score.toFixed(2)}% | ${r.threshold}% | ${r.ok ? 'ok' : '**below**'} |`,
     );
   }
   const valid = total.Killed + total.Timeout + total.Survived + total.NoCoverage;
   const totalScore = valid === 0 ? 100 : (100 * (total.Killed + total.Timeout)) / valid;
   lines.push(
-    `| **All files** | ${total.mutants} | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.Equivalent} | ${total.Static} | ${totalScore.toFixed(2)}% | | |`,
+    `| **All files** | ${total.mutants} | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.Equivalent} | ${total.Static} | ${total.Errors} | ${totalScore.toFixed(2)}% | | |`,
   );
   lines.push('');
   const measured = new Set(rows.map((r) => r.file));
