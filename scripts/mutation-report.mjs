@@ -156,6 +156,10 @@ export function render({ rows, survivors, marked = [] }, sources) {
   lines.push('mutants that stop the module from loading (a built-in region that no longer passes its own checks),');
   lines.push('so that every test fails before it runs.');
   lines.push(`Thresholds: ${DEPLOYER_THRESHOLD}% for src/deployer/**, ${DEFAULT_THRESHOLD}% for the other files under src/.`);
+  lines.push('The integration suite (`npm run test:integration`, a real restate-server) is not run under Stryker:');
+  lines.push('it takes about two minutes a run, for every mutant it covers. What the deployer reads from the');
+  lines.push("server's answers is pinned by unit tests with texts captured from it (test/deployer/discovery-messages.ts),");
+  lines.push('and no survivor below depends on how the server behaves.');
   lines.push('');
   lines.push('| File | Mutants | Killed | Timeout | Survived | No coverage | Equivalent (marked) | Static, not run | Load errors | Score | Threshold | |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');

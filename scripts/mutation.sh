@@ -27,7 +27,7 @@ if [[ $scope == all || $scope == deployer ]]; then
     'src/deployer/admin-client.ts,src/deployer/http.ts|admin-client,http'
     'src/deployer/properties.ts|properties,crafted-events,service-settings'
     'src/deployer/retry.ts|retry'
-    'src/deployer/cfn-response.ts|cfn-response'
+    'src/deployer/cfn-response.ts|cfn-response,log'
     'src/deployer/discovery-error.ts,src/deployer/failure-reasons.ts,src/deployer/context.ts|discovery-error,failure-reasons,context,admin-client'
     'src/deployer/statement-id.ts,src/deployer/trust.ts,src/deployer/secrets.ts,src/deployer/log.ts|statement-id,trust,secrets,log'
     'src/deployer/service-settings.ts|service-settings,deployer-lambda'
@@ -54,7 +54,8 @@ if [[ $scope == all || $scope == constructs ]]; then
   construct_runs=(
     'src/invoker-role.ts|test/invoker-role.test.ts,test/invoker-role-trust.test.ts,test/cloud-environment.test.ts'
     'src/template-permission.ts|test/invoker-role.test.ts,test/template-grants.test.ts,test/template-permission.test.ts'
-    'src/cloud-environment.ts,src/environment.ts,src/environment-id.ts,src/cloud-region.ts,src/url.ts,src/request-identity.ts|test/cloud-environment.test.ts,test/environment.test.ts,test/migration-conveniences.test.ts,test/invoker-role.test.ts,test/security.test.ts,test/environment-id.test.ts,test/request-identity.test.ts,test/invoker-role-trust.test.ts,test/cloud-region.test.ts'
+    'src/cloud-region.ts|test/cloud-region.test.ts,test/cloud-environment.test.ts,test/migration-conveniences.test.ts'
+    'src/cloud-environment.ts,src/environment.ts,src/environment-id.ts,src/url.ts,src/request-identity.ts|test/cloud-environment.test.ts,test/environment.test.ts,test/migration-conveniences.test.ts,test/invoker-role.test.ts,test/security.test.ts,test/environment-id.test.ts,test/request-identity.test.ts,test/invoker-role-trust.test.ts,test/cloud-region.test.ts'
     'src/registration-checks.ts|test/registration-checks.test.ts'
     'src/service-configuration.ts|test/service-configuration.test.ts'
     'src/service-registration.ts|test/service-registration.test.ts'

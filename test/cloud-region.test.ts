@@ -13,6 +13,14 @@ describe('RestateCloudRegion.of: the name', () => {
   test.each([[123], [['us']], [{ toString: () => 'us' }]])('a name that is not a string (%j) is refused, even if it reads like one', (name) => {
     expect(() => RestateCloudRegion.of({ name: name as any, accountId: '123456789012' })).toThrow(/^RestateCloudRegion: invalid region name /);
   });
+
+  test.each([['a'], ['7'], ['a.byoc']])('a one-character name or BYOC id (%j) is accepted', (name) => {
+    expect(RestateCloudRegion.of({ name, accountId: '123456789012' }).name).toBe(name);
+  });
+
+  test('a BYOC name with text after .byoc is refused', () => {
+    expect(() => RestateCloudRegion.of({ name: 'abc.byocx', accountId: '123456789012' })).toThrow(/^RestateCloudRegion: invalid region name "abc\.byocx"/);
+  });
 });
 
 describe('RestateCloudRegion.of: the account id', () => {

@@ -177,7 +177,8 @@ describe('Delete of a registered deployment', () => {
   });
 
   test('a physical id that is not a deployment id is never sent to the admin API', async () => {
-    for (const id of ['dp_abc/../x', 'dp_', 'not-a-deployment', "dp_x' OR '1'='1"]) {
+    // Anchored at both ends: text before the id is refused as text after it is.
+    for (const id of ['dp_abc/../x', 'dp_', 'not-a-deployment', "dp_x' OR '1'='1", '../dp_abc', "x' OR id = 'dp_abc"]) {
       const response = await invoke(fakes, 'Delete', props({ RemovalPolicy: 'destroy' }), { physicalResourceId: id });
       expect(response).toMatchObject({ Status: 'SUCCESS', Reason: `Nothing to remove: ${id} is not a Restate deployment id.` });
     }

@@ -37,3 +37,20 @@ test('surrounding whitespace is trimmed; a handler error may end with a newline'
   expect(describeDiscoveryFailure("[META0003] error when calling 'http://x/': refused   (DispatchFailure(...))").summary).toBe("error when calling 'http://x/': refused");
   expect(describeDiscoveryFailure('function returned an error during execution: {"errorType":"E","errorMessage":"m"}\n').summary).toBe('the function threw E: m');
 });
+
+test('a Restate code that does not lead the message is kept', () => {
+  expect(describeDiscoveryFailure('boom [META0013] twice').summary).toBe('boom [META0013] twice');
+});
+
+test('a handler error is one only when the JSON ends the message', () => {
+  expect(describeDiscoveryFailure('function returned an error during execution: {"errorType":"E"} and then')).toEqual({
+    kind: 'other',
+    summary: 'function returned an error during execution: {"errorType":"E"} and then',
+  });
+});
+
+test('a repeated ResourceNotFoundException is said once only when the repetition ends the summary', () => {
+  const once = 'ResourceNotFoundException: Function not found: arn:x';
+  expect(describeDiscoveryFailure(`${once}: ${once}`).summary).toBe(once);
+  expect(describeDiscoveryFailure(`${once}: ${once}: later`).summary).toBe(`${once}: ${once}: later`);
+});
