@@ -9,19 +9,9 @@
 // score: more tests can only kill more mutants); every such file also runs in `npx jest`.
 // The whole construct suite is too slow per mutant on a shared two-core machine (every mutant
 // of a file that every ServiceDeployer touches reloads aws-cdk-lib in each test file), so the
-// recorded results come from these runs, which scripts/mutation.sh (npm run test:mutation) makes,
-// each with its own incremental file (reports/stryker-incremental-constructs-<first file>.json):
-//   src/invoker-role.ts          test/invoker-role.test.ts,test/invoker-role-trust.test.ts,test/cloud-environment.test.ts
-//   src/template-permission.ts   test/invoker-role.test.ts,test/template-grants.test.ts,test/template-permission.test.ts
-//   src/{cloud-environment,environment,environment-id,cloud-region,url,request-identity}.ts
-//                                test/{cloud-environment,environment,migration-conveniences,invoker-role,security,
-//                                environment-id,request-identity,invoker-role-trust,cloud-region}.test.ts
-//   src/registration-checks.ts   test/registration-checks.test.ts
-//   src/service-configuration.ts test/service-configuration.test.ts
-//   src/service-registration.ts  test/service-registration.test.ts
-//   src/nag-acknowledgement.ts   test/nag-acknowledgement.test.ts,test/nag-acknowledgement-metadata.test.ts
-//   src/deployer-trust.ts        test/deployer-trust.test.ts,test/template-grants.test.ts
-//   src/deployer-grants.ts       test/deployer-grants.test.ts
+// recorded results come from per-file runs, each with the test files that exercise it and its own
+// incremental file (reports/stryker-incremental-constructs-<first file>.json): the lists are in
+// scripts/mutation.sh (npm run test:mutation constructs).
 // Left out by default: test/migration.test.ts (compiles snippets with the TypeScript compiler,
 // slow and about the public API's shape rather than behaviour), test/scale.test.ts (synthesizes
 // hundreds of handlers), test/snapshot.test.ts (a whole-template snapshot: kills everything

@@ -19,6 +19,15 @@ force=()
 [[ -n ${STRYKER_FORCE:-} ]] && force=(--force)
 case "$scope" in all | deployer | constructs) ;; *) echo "usage: npm run test:mutation [deployer|constructs]" >&2; exit 2 ;; esac
 
+# stryker_run HALF FILES [CONFIG]: one run, with its own incremental file named after its first
+# file (a run with other tests cannot reuse, and would drop, another run's results).
+stryker_run() {
+  local half=$1 files=$2
+  shift 2
+  npx stryker run "$@" --concurrency "$concurrency" --mutate "$files" \
+    --incrementalFile "reports/stryker-incremental-$half-$(basename "${files%%,*}" .ts).json" "${force[@]}"
+}
+
 if [[ $scope == all || $scope == deployer ]]; then
   # Each file of the deployer runtime against the tests that exercise it (test/deployer/): the
   # whole suite per mutant took hours, since most mutants of the handler path are covered by
@@ -40,11 +49,8 @@ if [[ $scope == all || $scope == deployer ]]; then
     'src/deployer/register.ts|registration,cleanup,log,grants,discovery-retries,handler,deployer-lambda,resource-policy,crafted-events,pruning'
   )
   for run in "${deployer_runs[@]}"; do
-    files="${run%%|*}"
     tests="$(tr ',' '\n' <<<"${run#*|}" | sed 's|.*|test/deployer/&.test.ts|' | paste -sd, -)"
-    name="$(basename "${files%%,*}" .ts)"
-    STRYKER_TESTS="$tests" npx stryker run --concurrency "$concurrency" --mutate "$files" \
-      --incrementalFile "reports/stryker-incremental-deployer-$name.json" "${force[@]}"
+    STRYKER_TESTS="$tests" stryker_run deployer "${run%%|*}"
   done
 fi
 if [[ $scope == all || $scope == constructs ]]; then
@@ -65,13 +71,8 @@ if [[ $scope == all || $scope == constructs ]]; then
     'src/service-deployer.ts|test/service-deployer.test.ts,test/registration-options.test.ts,test/template-grants.test.ts,test/registration-checks.test.ts,test/migration-conveniences.test.ts,test/security.test.ts,test/deployer-trust.test.ts,test/nag-acknowledgement.test.ts'
     'src/tunnel.ts,src/tunnel-url.ts,src/tunnel-identity.ts,src/tunnel-registration.ts,src/in-process-tunnel.ts|test/tunnel.test.ts,test/nag-acknowledgement.test.ts,test/nag.test.ts'
   )
-  # Each run keeps its own incremental file, named after its first file: a run with other tests
-  # cannot reuse (and would drop) another run's results.
   for run in "${construct_runs[@]}"; do
-    files="${run%%|*}"
-    name="$(basename "${files%%,*}" .ts)"
-    MUTATION_TESTS="${run#*|}" npx stryker run stryker.constructs.config.mjs --concurrency "$concurrency" --mutate "$files" \
-      --incrementalFile "reports/stryker-incremental-constructs-$name.json" "${force[@]}"
+    MUTATION_TESTS="${run#*|}" stryker_run constructs "${run%%|*}" stryker.constructs.config.mjs
   done
 fi
 

@@ -239,9 +239,11 @@ async function checkServing(reg: Registration, deploymentId: string, services: S
   const names = services.map((s) => s.name);
   reg.progress.phase = `checking that ${deploymentId} serves [${names.join(', ')}]`;
   const others = await servedByOthers(reg.client, deploymentId, names, reg.deadline);
-  // Stryker disable next-line OptionalChaining: equivalent, every name compared comes from services
-  const ours = (name: string) => services.find((s) => s.name === name)?.revision;
-  const older = others.filter((o) => ours(o.name) === undefined || o.revision <= ours(o.name)!);
+  const ours = new Map(services.map((s) => [s.name, s.revision]));
+  const older = others.filter((o) => {
+    const revision = ours.get(o.name);
+    return revision === undefined || o.revision <= revision;
+  });
   if (older.length > 0) {
     throw new DeployError(
       `registered ${reg.endpoint} as ${deploymentId}, but [${older.map((s) => `${s.name} is served by ${s.by}`).join(', ')}]. ` +
